@@ -1,0 +1,31 @@
+# Everything a fresh clone needs: a Python 3.11 or 3.12, a C compiler (durable-rules builds
+# a C extension) and make. The venv is made and filled on first use.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+CORPUS ?= ../shared/seeds
+EXAMPLE ?= examples/pancreas-insulinoma-metastatic.yaml
+
+.PHONY: demo test lint check bench soak clean
+
+$(BIN)/netaid: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "netaid needs Python 3.11 or 3.12 (durable-rules does not import on 3.13)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: $(BIN)/netaid
+	$(BIN)/netaid discuss $(EXAMPLE)
+
+test: $(BIN)/netaid
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	@if [ -d "$(CORPUS)" ]; then $(BIN)/netaid lint --corpus $(CORPUS); \
+	else echo "lint: no corpus at $(CORPUS); quotes not checked"; fi
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,386 @@
+"""The Case: what a tumour profile may say, and what it may not.
+
+Field names and values are a public contract: later versions may add fields, never rename
+these. Omitted fields mean unknown (scalars) or empty (sets). Combinations that no document
+allows are rejected here; combinations that only some documents rule out are accepted and
+flagged by the rulebook instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, TypeAlias
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from netaid.errors import CaseError, FieldProblem
+
+__all__ = [
+    "Case",
+    "CellType",
+    "Differentiation",
+    "FieldKind",
+    "FieldSpec",
+    "FunctionalStatus",
+    "Grade",
+    "Inherited",
+    "Metastasis",
+    "Site",
+    "Stage",
+    "Syndrome",
+    "case_fields",
+    "case_from_mapping",
+    "case_values",
+    "incompatibilities",
+    "load_case",
+]
+
+
+class Site(StrEnum):
+    STOMACH = "stomach"
+    DUODENUM = "duodenum"
+    AMPULLA = "ampulla"
+    SMALL_BOWEL = "small_bowel"
+    APPENDIX = "appendix"
+    COLON = "colon"
+    RECTUM = "rectum"
+    PANCREAS = "pancreas"
+    LUNG = "lung"
+    THYMUS = "thymus"
+    THYROID = "thyroid"
+    ADRENAL = "adrenal"
+    PITUITARY = "pituitary"
+    SKIN = "skin"
+    LIVER = "liver"
+    GALLBLADDER = "gallbladder"
+    BILE_DUCT = "bile_duct"
+    KIDNEY = "kidney"
+    OVARY = "ovary"
+    TESTIS = "testis"
+    UNKNOWN = "unknown"
+
+
+class Grade(StrEnum):
+    G1 = "G1"
+    G2 = "G2"
+    G3 = "G3"
+    UNKNOWN = "unknown"
+
+
+class Differentiation(StrEnum):
+    WELL = "well"
+    POORLY = "poorly"
+    UNKNOWN = "unknown"
+
+
+class CellType(StrEnum):
+    SMALL_CELL = "small_cell"
+    LARGE_CELL = "large_cell"
+
+
+class Stage(StrEnum):
+    LOCALIZED = "localized"
+    REGIONAL = "regional"
+    METASTATIC = "metastatic"
+    UNKNOWN = "unknown"
+
+
+class Metastasis(StrEnum):
+    LIVER = "liver"
+    BONE = "bone"
+    LYMPH_NODES = "lymph_nodes"
+    LUNG = "lung"
+    OTHER = "other"
+
+
+class FunctionalStatus(StrEnum):
+    FUNCTIONING = "functioning"
+    NON_FUNCTIONING = "non_functioning"
+    UNKNOWN = "unknown"
+
+
+class Syndrome(StrEnum):
+    CARCINOID_SYNDROME = "carcinoid_syndrome"
+    INSULINOMA = "insulinoma"
+    ZOLLINGER_ELLISON = "zollinger_ellison"
+    VIPOMA = "vipoma"
+    GLUCAGONOMA = "glucagonoma"
+    SOMATOSTATINOMA = "somatostatinoma"
+    PHEOCHROMOCYTOMA = "pheochromocytoma"
+
+
+class Inherited(StrEnum):
+    MEN1 = "men1"
+    MEN2 = "men2"
+    VHL = "vhl"
+    NF1 = "nf1"
+    TSC = "tsc"
+
+
+def _sorted_list(members: frozenset[StrEnum]) -> list[str]:
+    # Sets serialise in a fixed order so that the same case always renders the same bytes.
+    return sorted(m.value for m in members)
+
+
+MetastasisSet = Annotated[frozenset[Metastasis], PlainSerializer(_sorted_list)]
+SyndromeSet = Annotated[frozenset[Syndrome], PlainSerializer(_sorted_list)]
+InheritedSet = Annotated[frozenset[Inherited], PlainSerializer(_sorted_list)]
+
+_DISTANT = frozenset({Metastasis.LIVER, Metastasis.BONE, Metastasis.LUNG, Metastasis.OTHER})
+
+
+class Case(BaseModel):
+    """A neuroendocrine tumour profile. Frozen: a case never changes once validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    site: Site = Field(description="Where the primary tumour started.")
+    grade: Grade = Field(Grade.UNKNOWN, description="Grade as the pathologist reported it.")
+    differentiation: Differentiation = Differentiation.UNKNOWN
+    cell_type: CellType | None = Field(
+        None, description="Only for poorly differentiated tumours; null when unknown."
+    )
+    stage: Stage = Stage.UNKNOWN
+    metastases: MetastasisSet = Field(
+        frozenset(), description="Where the tumour has spread to, if anywhere."
+    )
+    functional_status: FunctionalStatus = FunctionalStatus.UNKNOWN
+    syndromes: SyndromeSet = Field(frozenset(), description="Hormone syndromes the tumour causes.")
+    symptomatic: bool | None = Field(None, description="Does the tumour cause symptoms?")
+    resectable: bool | None = Field(None, description="Could surgery remove it completely?")
+    completely_removed: bool = Field(
+        False, description="The tumour has been removed completely; the case is in follow-up."
+    )
+    carcinoid_heart_disease: bool = False
+    diarrhoea_despite_ssa: bool = Field(
+        False, description="Diarrhoea not controlled by a somatostatin analogue alone."
+    )
+    inherited: InheritedSet = Field(
+        frozenset(), description="Inherited syndromes known in the patient."
+    )
+    title: str | None = Field(None, max_length=500, description="Free text; never read by rules.")
+    notes: str | None = Field(
+        None, max_length=10_000, description="Free text; never read by rules."
+    )
+
+    @model_validator(mode="after")
+    def _reject_impossible(self) -> Case:
+        problems = incompatibilities(case_values(self))
+        if problems:
+            fields = sorted({f for p in problems for f in p.fields})
+            raise PydanticCustomError(
+                "incompatible_fields",
+                "{message}",
+                {"message": "; ".join(p.message for p in problems), "fields": ", ".join(fields)},
+            )
+        return self
+
+
+# --- field introspection: one description of the fields, shared by rules, engine and CLI ---
+
+FieldKind = Literal["scalar", "tristate", "flag", "set"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How conditions, the engine and the CLI see one Case field.
+
+    `values` are the strings a condition may name: for scalars they include "unknown";
+    tristate fields (yes/no/unknown) and flags use "true"/"false".
+    """
+
+    name: str
+    kind: FieldKind
+    values: tuple[str, ...]
+
+
+_TRISTATE = ("true", "false", "unknown")
+_FLAG = ("true", "false")
+_FREE_TEXT = frozenset({"title", "notes"})
+
+
+def _spec_for(name: str) -> FieldSpec:
+    annotation = Case.model_fields[name].annotation
+    if annotation is bool:
+        return FieldSpec(name, "flag", _FLAG)
+    if annotation == bool | None:
+        return FieldSpec(name, "tristate", _TRISTATE)
+    enum = _SET_FIELDS.get(name)
+    if enum is not None:
+        return FieldSpec(name, "set", tuple(m.value for m in enum))
+    scalar = _SCALAR_FIELDS[name]
+    values = tuple(m.value for m in scalar)
+    if "unknown" not in values:
+        values += ("unknown",)
+    return FieldSpec(name, "scalar", values)
+
+
+_SCALAR_FIELDS: dict[str, type[StrEnum]] = {
+    "site": Site,
+    "grade": Grade,
+    "differentiation": Differentiation,
+    "cell_type": CellType,
+    "stage": Stage,
+    "functional_status": FunctionalStatus,
+}
+_SET_FIELDS: dict[str, type[StrEnum]] = {
+    "metastases": Metastasis,
+    "syndromes": Syndrome,
+    "inherited": Inherited,
+}
+
+_FIELDS: dict[str, FieldSpec] = {
+    name: _spec_for(name) for name in Case.model_fields if name not in _FREE_TEXT
+}
+
+
+def case_fields() -> Mapping[str, FieldSpec]:
+    """The Case fields that rules may read, in model order (free text excluded)."""
+    return _FIELDS
+
+
+CaseValues: TypeAlias = dict[str, "str | frozenset[str]"]
+
+
+def case_values(case: Case) -> CaseValues:
+    """The case as rules see it: every field present, unknown spelled out, sets as strings."""
+    view: CaseValues = {}
+    for name, spec in _FIELDS.items():
+        raw = getattr(case, name)
+        if spec.kind == "set":
+            view[name] = frozenset(m.value for m in raw)
+        elif spec.kind in ("tristate", "flag"):
+            view[name] = "unknown" if raw is None else ("true" if raw else "false")
+        else:
+            view[name] = "unknown" if raw is None else raw.value
+    return view
+
+
+@dataclass(frozen=True)
+class Incompatibility:
+    fields: tuple[str, ...]
+    message: str
+
+
+def incompatibilities(values: Mapping[str, str | frozenset[str]]) -> list[Incompatibility]:
+    """Why a combination of field values cannot describe a real case (empty if it can).
+
+    Works on the `case_values` view so that the rulebook checker can ask the same question
+    about partial combinations without building a Case for each.
+    """
+    found: list[Incompatibility] = []
+    stage = values.get("stage", "unknown")
+    metastases = values.get("metastases", frozenset())
+    assert isinstance(metastases, frozenset)
+    distant = sorted(m for m in metastases if m in _DISTANT)
+    if distant and stage in ("localized", "regional"):
+        found.append(
+            Incompatibility(
+                ("stage", "metastases"),
+                f"distant metastases ({', '.join(distant)}) need stage metastatic or unknown,"
+                f" not {stage}",
+            )
+        )
+    if "lymph_nodes" in metastases and stage == "localized":
+        found.append(
+            Incompatibility(
+                ("stage", "metastases"),
+                "lymph node spread means the tumour is not localized",
+            )
+        )
+    syndromes = values.get("syndromes", frozenset())
+    if syndromes and values.get("functional_status") == "non_functioning":
+        found.append(
+            Incompatibility(
+                ("functional_status", "syndromes"),
+                "a hormone syndrome means the tumour is functioning, not non_functioning",
+            )
+        )
+    cell_type = values.get("cell_type", "unknown")
+    if cell_type != "unknown" and values.get("differentiation") == "well":
+        found.append(
+            Incompatibility(
+                ("cell_type", "differentiation"),
+                "cell_type (small or large cell) applies to poorly differentiated tumours only",
+            )
+        )
+    return found
+
+
+# --- reading cases ---
+
+
+def case_from_mapping(data: object, *, origin: str | None = None) -> Case:
+    """Validate raw data into a Case, raising CaseError that names every faulty field."""
+    if not isinstance(data, Mapping):
+        raise CaseError(
+            [FieldProblem("(case)", f"expected a mapping of fields, got {type(data).__name__}")],
+            origin=origin,
+        )
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        raise CaseError(_problems_from(exc), origin=origin) from None
+
+
+def _problems_from(exc: ValidationError) -> list[FieldProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = error["loc"]
+        ctx = error.get("ctx") or {}
+        if not loc:
+            problems.append(FieldProblem(str(ctx.get("fields", "(case)")), error["msg"]))
+            continue
+        name = str(loc[0])
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(name, list(Case.model_fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
+            continue
+        allowed = _allowed_inputs(name)
+        message = error["msg"]
+        if error.get("input") is not None and error["type"] not in ("missing",):
+            message = f"{message}, got {error['input']!r}"
+        problems.append(FieldProblem(name, message, error.get("input"), allowed))
+    return problems
+
+
+def _allowed_inputs(name: str) -> tuple[str, ...]:
+    """The values a user may type for a field, for error messages."""
+    if name in _SCALAR_FIELDS:
+        return tuple(m.value for m in _SCALAR_FIELDS[name])
+    if name in _SET_FIELDS:
+        return tuple(m.value for m in _SET_FIELDS[name])
+    return ()
+
+
+def load_case(source: str | Path) -> Case:
+    """Read a case from a YAML or JSON file, or from standard input when source is "-"."""
+    origin = "<stdin>" if str(source) == "-" else str(source)
+    try:
+        text = sys.stdin.read() if str(source) == "-" else Path(source).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([FieldProblem("(file)", f"cannot read: {exc}")], origin=origin) from None
+    return case_from_mapping(_parse(text, origin), origin=origin)
+
+
+def _parse(text: str, origin: str) -> object:
+    try:
+        if origin.endswith(".json"):
+            return json.loads(text)
+        return yaml.load(text, Loader=_SafeLoader)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise CaseError(
+            [FieldProblem("(file)", f"not valid YAML or JSON: {exc}")], origin=origin
+        ) from None
+
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

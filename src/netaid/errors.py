@@ -1,0 +1,100 @@
+"""Every error netaid raises on purpose.
+
+    NetaidError
+     ├── CaseError        a case could not be read or is not valid (names the field)
+     ├── RulebookError    the rulebook could not be loaded (names file, rule id, reason)
+     ├── EngineError      the rule engine failed while evaluating a case
+     │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
+     └── RenderError      a discussion could not be rendered in the asked format
+
+`Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
+`ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
+files or flags need to catch only netaid's own errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CaseError",
+    "EngineError",
+    "EngineLimitError",
+    "FieldProblem",
+    "NetaidError",
+    "RenderError",
+    "RuleProblem",
+    "RulebookError",
+]
+
+
+class NetaidError(Exception):
+    """Base class of every error netaid raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with a case: which field, what was given, what is allowed."""
+
+    field: str
+    message: str
+    value: object = None
+    allowed: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.field}: {self.message}"
+        if self.allowed:
+            text += f" (allowed: {', '.join(self.allowed)})"
+        return text
+
+
+class CaseError(NetaidError, ValueError):
+    """A case could not be read, or it is not a valid case."""
+
+    def __init__(self, problems: Sequence[FieldProblem], *, origin: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.origin = origin
+        where = f"{origin}: " if origin else ""
+        lines = [f"{where}invalid case"] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One thing wrong with the rulebook, located as precisely as we can."""
+
+    file: str
+    message: str
+    rule_id: str | None = None
+    location: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.rule_id:
+            parts.append(f"rule {self.rule_id!r}")
+        if self.location:
+            parts.append(self.location)
+        return f"{': '.join(parts)}: {self.message}"
+
+
+class RulebookError(NetaidError):
+    """The rulebook could not be loaded. Nothing of it was loaded."""
+
+    def __init__(self, problems: Sequence[RuleProblem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"rulebook not loaded: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+
+
+class EngineError(NetaidError):
+    """The rule engine failed while evaluating a case; the engine was reset."""
+
+
+class EngineLimitError(EngineError):
+    """A ruleset would exceed a hard limit of the durable-rules C engine."""
+
+
+class RenderError(NetaidError):
+    """A discussion could not be rendered."""

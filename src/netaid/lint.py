@@ -1,0 +1,65 @@
+"""Checking the rulebook's citations against the documents themselves.
+
+The documents are never part of netaid: the folder holding them is given at run time, and
+`rules/sources.yaml` maps each source id to its file name there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from netaid.rulebook import Rulebook
+
+__all__ = ["QuoteProblem", "check_quotes", "normalise"]
+
+
+def normalise(text: str) -> str:
+    """Whitespace folded to single spaces: the documents' line breaks are extraction noise."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class QuoteProblem:
+    rule_id: str
+    source_id: str
+    quote: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id!r}: source {self.source_id!r}: {self.message}: {self.quote!r}"
+
+
+def check_quotes(rulebook: Rulebook, corpus: str | Path) -> list[QuoteProblem]:
+    """Every citation whose quote is not found, verbatim, in the document it cites."""
+    folder = Path(corpus)
+    texts: dict[str, str | None] = {}
+    for source in rulebook.sources.values():
+        path = folder / source.file
+        try:
+            texts[source.id] = normalise(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            texts[source.id] = None
+    problems = []
+    for rule in rulebook.rules:
+        for citation in rule.citations:
+            text = texts[citation.source.id]
+            if text is None:
+                problems.append(
+                    QuoteProblem(
+                        rule.id,
+                        citation.source.id,
+                        citation.quote,
+                        f"document {citation.source.file} not readable in {folder}",
+                    )
+                )
+            elif normalise(citation.quote) not in text:
+                problems.append(
+                    QuoteProblem(
+                        rule.id,
+                        citation.source.id,
+                        citation.quote,
+                        "quote not found in the document",
+                    )
+                )
+    return problems

@@ -1,0 +1,83 @@
+"""What every human-readable format shows the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from netaid.case import Case, case_fields, case_values
+from netaid.discussion import Discussion, Point, SourceRef, describe_value, field_label
+from netaid.rulebook import Kind, Urgency
+
+SECTION_TITLES = {
+    Kind.WARNING: "Warning signs to know about",
+    Kind.TREATMENT: "Treatments to discuss",
+    Kind.TEST: "Tests to ask about",
+    Kind.QUESTION: "Questions to ask the care team",
+    Kind.SUPPORT: "Support and living with a NET",
+    Kind.CONTEXT: "Background from the documents",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    kind: Kind
+    title: str
+    points: tuple[Point, ...]
+
+
+def sections(discussion: Discussion) -> list[Section]:
+    """Points grouped by kind, in the Discussion's own order."""
+    found: dict[Kind, list[Point]] = {}
+    for point in discussion.points:
+        found.setdefault(point.kind, []).append(point)
+    return [Section(kind, SECTION_TITLES[kind], tuple(pts)) for kind, pts in found.items()]
+
+
+def case_summary(case: Case) -> list[tuple[str, str]]:
+    """The known facts of a case as (label, value) pairs; unknown, empty and "no" flags left out."""
+    rows = []
+    for name, value in case_values(case).items():
+        if isinstance(value, frozenset):
+            text = ", ".join(sorted(describe_value(v) for v in value))
+        elif value == "unknown" or (value == "false" and case_fields()[name].kind == "flag"):
+            text = ""
+        else:
+            text = describe_value(value)
+        if text:
+            rows.append((field_label(name), text))
+    return rows
+
+
+def source_numbers(discussion: Discussion) -> dict[str, int]:
+    """Each cited document numbered in order of first citation, points before notes."""
+    numbers: dict[str, int] = {}
+    for ref in _all_refs(discussion):
+        numbers.setdefault(ref.source_id, len(numbers) + 1)
+    return numbers
+
+
+def cited_sources(discussion: Discussion) -> list[SourceRef]:
+    """One SourceRef per cited document, in reference-number order."""
+    first: dict[str, SourceRef] = {}
+    for ref in _all_refs(discussion):
+        first.setdefault(ref.source_id, ref)
+    return list(first.values())
+
+
+def _all_refs(discussion: Discussion) -> Iterator[SourceRef]:
+    for point in discussion.points:
+        yield from point.sources
+    for note in discussion.notes:
+        yield from note.sources
+
+
+def review_text(ref: SourceRef) -> str:
+    text = ref.reviewed_as_stated
+    if ref.possibly_out_of_date and ref.next_review:
+        text += f"; possibly out of date: its stated next review was {ref.next_review.isoformat()}"
+    return text
+
+
+def urgency_tag(urgency: Urgency) -> str:
+    return "" if urgency is Urgency.INFO else f"[{urgency.value.upper()}] "

@@ -1,0 +1,479 @@
+"""The rulebook: rule files and their sources, checked as a whole when loaded.
+
+Loading either returns a complete `Rulebook` or raises `RulebookError` listing every problem
+found, each naming its file, rule id and location. Conditions are checked against the Case
+model at load time, not when first used, so a rule that could never fire or reads a field
+that does not exist never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from netaid._conditions import (
+    Condition,
+    ConditionError,
+    ConditionModel,
+    Reason,
+    compile_condition,
+    holds,
+    reasons,
+    witness,
+)
+from netaid.case import Case, case_values
+from netaid.errors import RulebookError, RuleProblem
+
+__all__ = [
+    "Category",
+    "Citation",
+    "Kind",
+    "Rule",
+    "Rulebook",
+    "Source",
+    "Therapy",
+    "Urgency",
+    "default_rules_dir",
+    "load_rulebook",
+    "rule_file_schema",
+]
+
+MAX_QUOTE_WORDS = 25
+SOURCES_FILE = "sources.yaml"
+
+
+class Kind(StrEnum):
+    TREATMENT = "treatment"
+    TEST = "test"
+    QUESTION = "question"
+    WARNING = "warning"
+    SUPPORT = "support"
+    CONTEXT = "context"
+    NOTE = "note"
+
+
+class Urgency(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    URGENT = "urgent"
+
+
+class Category(StrEnum):
+    SURGERY = "surgery"
+    DEBULKING_SURGERY = "debulking_surgery"
+    WATCHFUL_WAITING = "watchful_waiting"
+    SOMATOSTATIN_ANALOGUE = "somatostatin_analogue"
+    TARGETED_THERAPY = "targeted_therapy"
+    CHEMOTHERAPY = "chemotherapy"
+    PRRT = "prrt"
+    RADIOTHERAPY = "radiotherapy"
+    IMMUNOTHERAPY = "immunotherapy"
+    ABLATION = "ablation"
+    LIVER_DIRECTED_THERAPY = "liver_directed_therapy"
+    CLINICAL_TRIAL = "clinical_trial"
+    SYNDROME_CONTROL = "syndrome_control"
+    CARDIAC_CARE = "cardiac_care"
+    SUPPORTIVE_CARE = "supportive_care"
+
+
+class Therapy(StrEnum):
+    OCTREOTIDE = "octreotide"
+    TELOTRISTAT = "telotristat"
+    CYPROHEPTADINE = "cyproheptadine"
+    H1_ANTAGONIST = "h1_antagonist"
+    PROTON_PUMP_INHIBITOR = "proton_pump_inhibitor"
+    DIAZOXIDE = "diazoxide"
+    EVEROLIMUS = "everolimus"
+    SUNITINIB = "sunitinib"
+    INTERFERON_ALPHA = "interferon_alpha"
+    LUTETIUM_177 = "lutetium_177"
+    CHECKPOINT_INHIBITOR = "checkpoint_inhibitor"
+    HEPATIC_ARTERY_EMBOLISATION = "hepatic_artery_embolisation"
+    RADIOFREQUENCY_ABLATION = "radiofrequency_ablation"
+    SIRT = "sirt"
+    MESENTERIC_RESECTION = "mesenteric_resection"
+    VALVE_REPLACEMENT = "valve_replacement"
+
+
+# --- the shape of the files, as written ---
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class SourceModel(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    file: str = Field(min_length=1, description="File name of the document in a corpus folder")
+    publisher: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    reviewed: dt.date | None = Field(description="Review or update date the document states")
+    reviewed_as_stated: str = Field(min_length=1)
+    next_review: dt.date | None = Field(description="Next-review date the document states")
+
+
+class SourcesFileModel(_Strict):
+    rulebook_version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    sources: list[SourceModel] = Field(min_length=1)
+
+
+class CitationModel(_Strict):
+    source: str
+    section: str
+    quote: str
+    says: str | None = Field(
+        None, description="On contested rules: this source's side, in our own words"
+    )
+
+    _blank = field_validator("section", "quote")(_not_blank)
+
+    @field_validator("quote")
+    @classmethod
+    def _short(cls, quote: str) -> str:
+        words = len(quote.split())
+        if words > MAX_QUOTE_WORDS:
+            raise ValueError(f"quote has {words} words; at most {MAX_QUOTE_WORDS}")
+        return quote
+
+
+class ExampleModel(_Strict):
+    case: dict[str, Any]
+    produces: list[str] = []
+    not_produces: list[str] = []
+
+
+class RuleModel(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=120)
+    kind: Kind
+    category: Category | None = None
+    therapies: list[Therapy] = []
+    title: str
+    text: str
+    urgency: Urgency = Urgency.INFO
+    when: ConditionModel | None = None
+    citations: list[CitationModel] = Field(min_length=1)
+    contested: bool = False
+    excludes: list[str] = []
+    examples: list[ExampleModel] = []
+
+    _blank = field_validator("title", "text")(_not_blank)
+
+
+class RuleFileModel(_Strict):
+    rules: list[RuleModel]
+
+
+def rule_file_schema() -> dict[str, Any]:
+    """JSON Schema of a rule file, for editors and for `netaid schema --rules`."""
+    schema = RuleFileModel.model_json_schema()
+    schema["title"] = "netaid rule file"
+    return schema
+
+
+# --- the loaded rulebook ---
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    file: str
+    publisher: str
+    title: str
+    reviewed: dt.date | None
+    reviewed_as_stated: str
+    next_review: dt.date | None
+
+    def past_review(self, today: dt.date) -> bool:
+        """Has the next-review date the document states for itself passed?"""
+        return self.next_review is not None and self.next_review < today
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: Source
+    section: str
+    quote: str
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    file: str
+    kind: Kind
+    category: Category | None
+    therapies: tuple[Therapy, ...]
+    title: str
+    text: str
+    urgency: Urgency
+    condition: Condition = field(repr=False)
+    citations: tuple[Citation, ...]
+    contested: bool = False
+    excludes: tuple[str, ...] = ()
+    examples: tuple[ExampleModel, ...] = ()
+
+    def applies_to(self, case: Case) -> bool:
+        """Plain-Python truth of the rule's condition (the engine is the fast path)."""
+        return holds(self.condition, case_values(case))
+
+    def reasons(self, case: Case) -> tuple[Reason, ...]:
+        return reasons(self.condition, case_values(case))
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    version: str
+    fingerprint: str
+    sources: Mapping[str, Source]
+    rules: tuple[Rule, ...]
+    directory: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
+
+    def rule(self, rule_id: str) -> Rule:
+        by_id: dict[str, Rule] = getattr(self, "_by_id")  # noqa: B009 - set in __post_init__
+        return by_id[rule_id]
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def default_rules_dir() -> Path:
+    """The rulebook shipped with netaid: inside the package when installed from a wheel,
+    the repository's `rules/` folder in a source checkout."""
+    packaged = Path(str(resources.files("netaid"))) / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def load_rulebook(directory: str | Path | None = None) -> Rulebook:
+    """Load and check every rule file of a rulebook folder, all or nothing."""
+    root = Path(directory) if directory is not None else default_rules_dir()
+    loader = _Loader(root)
+    rulebook = loader.load()
+    if loader.problems:
+        raise RulebookError(loader.problems)
+    assert rulebook is not None
+    return rulebook
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[RuleProblem] = []
+        self.digest = hashlib.sha256()
+
+    def problem(
+        self, file: str, message: str, rule_id: str | None = None, location: str | None = None
+    ) -> None:
+        self.problems.append(RuleProblem(file, message, rule_id, location))
+
+    def load(self) -> Rulebook | None:
+        if not self.root.is_dir():
+            self.problem(str(self.root), "rulebook folder not found")
+            return None
+        sources_file = self._read_sources()
+        rule_files = sorted(p for p in self.root.glob("*.yaml") if p.name != SOURCES_FILE)
+        if not rule_files:
+            self.problem(str(self.root), "no rule files (*.yaml besides sources.yaml)")
+        if sources_file is None:
+            return None
+        sources = {
+            s.id: Source(
+                s.id, s.file, s.publisher, s.title, s.reviewed, s.reviewed_as_stated, s.next_review
+            )
+            for s in sources_file.sources
+        }
+        models: list[tuple[str, RuleModel]] = []
+        for path in rule_files:
+            parsed = self._read(path, RuleFileModel)
+            if parsed is not None:
+                models.extend((path.name, rule) for rule in parsed.rules)
+        rules = self._compile(models, sources)
+        return Rulebook(
+            version=sources_file.rulebook_version,
+            fingerprint=self.digest.hexdigest()[:12],
+            sources=sources,
+            rules=tuple(rules),
+            directory=self.root,
+        )
+
+    def _read_sources(self) -> SourcesFileModel | None:
+        path = self.root / SOURCES_FILE
+        if not path.is_file():
+            self.problem(SOURCES_FILE, "missing: the rulebook must register its sources")
+            return None
+        parsed = self._read(path, SourcesFileModel)
+        if parsed is not None:
+            seen: set[str] = set()
+            for source in parsed.sources:
+                if source.id in seen:
+                    self.problem(SOURCES_FILE, f"source id {source.id!r} registered twice")
+                seen.add(source.id)
+        return parsed
+
+    def _read(self, path: Path, model: type[_M]) -> _M | None:
+        try:
+            raw = path.read_bytes()
+            self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
+            data = yaml.load(raw.decode("utf-8"), Loader=_StrictLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            self.problem(path.name, f"cannot read as YAML: {exc}")
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                rule_id, location = _locate(data, error["loc"])
+                self.problem(path.name, error["msg"], rule_id, location)
+            return None
+
+    def _compile(
+        self, models: list[tuple[str, RuleModel]], sources: Mapping[str, Source]
+    ) -> list[Rule]:
+        first_file: dict[str, str] = {}
+        rules: list[Rule] = []
+        for file, model in models:
+            if model.id in first_file:
+                self.problem(file, f"duplicate rule id (also in {first_file[model.id]})", model.id)
+                continue
+            first_file[model.id] = file
+            rule = self._compile_rule(file, model, sources)
+            if rule is not None:
+                rules.append(rule)
+        for rule in rules:
+            for other in rule.excludes:
+                if other not in first_file:
+                    self.problem(rule.file, f"excludes unknown rule {other!r}", rule.id, "excludes")
+                elif other == rule.id:
+                    self.problem(rule.file, "a rule cannot exclude itself", rule.id, "excludes")
+        return rules
+
+    def _compile_rule(
+        self, file: str, model: RuleModel, sources: Mapping[str, Source]
+    ) -> Rule | None:
+        ok = True
+
+        def fail(message: str, location: str | None = None) -> None:
+            nonlocal ok
+            ok = False
+            self.problem(file, message, model.id, location)
+
+        if model.kind is Kind.TREATMENT and model.category is None:
+            fail("a treatment needs a category", "category")
+        if model.kind is not Kind.TREATMENT and (model.category or model.therapies):
+            fail(f"only treatments have a category and therapies, not a {model.kind.value}")
+        citations = []
+        for i, c in enumerate(model.citations):
+            source = sources.get(c.source)
+            if source is None:
+                fail(
+                    f"unknown source {c.source!r} (sources: {', '.join(sources)})",
+                    f"citations[{i}].source",
+                )
+                continue
+            if c.says is not None and not model.contested:
+                fail("`says` belongs to contested rules only", f"citations[{i}].says")
+            citations.append(Citation(source, c.section.strip(), c.quote.strip(), c.says))
+        if model.contested:
+            cited = {c.source for c in model.citations}
+            if len(cited) < 2:
+                fail("a contested rule cites at least two different sources", "citations")
+            if any(not (c.says or "").strip() for c in model.citations):
+                fail("every citation of a contested rule says what its source holds", "citations")
+        try:
+            condition = compile_condition(model.when)
+        except ConditionError as exc:
+            fail(exc.message, exc.location)
+            return None
+        if witness(condition) is None:
+            fail("this condition can never be true for a valid case", "when")
+        for i, example in enumerate(model.examples):
+            try:
+                Case.model_validate(example.case)
+            except ValidationError as exc:
+                fail(f"example case is not valid: {exc.errors()[0]['msg']}", f"examples[{i}].case")
+        if not ok:
+            return None
+        return Rule(
+            id=model.id,
+            file=file,
+            kind=model.kind,
+            category=model.category,
+            therapies=tuple(model.therapies),
+            title=model.title.strip(),
+            text=" ".join(model.text.split()),
+            urgency=model.urgency,
+            condition=condition,
+            citations=tuple(citations),
+            contested=model.contested,
+            excludes=tuple(model.excludes),
+            examples=tuple(model.examples),
+        )
+
+
+def _locate(data: object, loc: tuple[int | str, ...]) -> tuple[str | None, str | None]:
+    """Turn a Pydantic error location into (rule id, readable path) for the message."""
+    rule_id = None
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            raw_id = rules[loc[1]].get("id")
+            rule_id = str(raw_id) if raw_id is not None else f"#{loc[1] + 1} (no id)"
+        loc = loc[2:]
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif re.fullmatch(r"function-after\[.*\]|tagged-union\[.*\]", str(part)):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return rule_id, path or None
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
