@@ -15,7 +15,9 @@ from netaid.render._common import (
     urgency_tag,
 )
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|&])")
+# Characters that start markup anywhere in a line; "(" ")" "#" only matter in places our
+# templates never put free text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|&])")
 
 
 def markdown_escape(text: object) -> str:

@@ -1,0 +1,65 @@
+"""The `netaid` command. Bad input prints what is wrong and exits 2, never a traceback.
+
+Each subcommand lives in its own module with `register(subparsers)` and `run(args)`; this
+module only assembles them and turns errors into exit statuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from netaid import __version__
+from netaid.cli import _discuss, _lint, _schema
+from netaid.cli._common import EXIT_INTERNAL, EXIT_USAGE, Parser, UsageError
+from netaid.errors import NetaidError
+
+__all__ = ["main"]
+
+COMMANDS: dict[str, ModuleType] = {
+    "discuss": _discuss,
+    "schema": _schema,
+    "lint": _lint,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="netaid",
+        description=(
+            "Discussion points that patient-education documents associate with a "
+            "neuroendocrine tumour profile. Educational only — not medical advice."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"netaid {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in COMMANDS.values():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        status: int = COMMANDS[args.command].run(args)
+        return status
+    except (UsageError, NetaidError) as exc:
+        print(f"netaid: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in netaid: say so plainly, traceback only on request
+        if os.environ.get("NETAID_DEBUG"):
+            raise
+        print(
+            f"netaid: internal error: {type(exc).__name__}: {exc} "
+            "(set NETAID_DEBUG=1 for details; please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

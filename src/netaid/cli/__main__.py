@@ -1,0 +1,5 @@
+import sys
+
+from netaid.cli import main
+
+sys.exit(main())
