@@ -43,6 +43,7 @@ __all__ = [
     "Engine",
     "Evaluation",
     "PythonEngine",
+    "plan_rulesets",
 ]
 
 #: durable-rules' C engine walks matching alpha nodes with a fixed stack of 64 entries
@@ -146,8 +147,9 @@ class DurableEngine(Engine):
         self._finalizer = weakref.finalize(self, _delete_rulesets, self._c, self._handles)
 
     @property
-    def ruleset_count(self) -> int:
-        return len(self._definitions)
+    def plan(self) -> tuple[tuple[str, ...], ...]:
+        """The rule ids of each C ruleset, as packed under `MAX_MATCH_PATHS`."""
+        return tuple(tuple(r.id for r in group) for group in self._plan)
 
     def _build(self) -> None:
         for definition in self._definitions:
