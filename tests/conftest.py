@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from netaid import DurableEngine, Rulebook, load_rulebook
+from netaid import Case, DurableEngine, Rulebook, load_rulebook
+from netaid.case import case_fields
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -39,3 +42,33 @@ def rulebook() -> Rulebook:
 def engine(rulebook: Rulebook) -> Iterator[DurableEngine]:
     with DurableEngine(rulebook) as engine:
         yield engine
+
+
+def random_cases(count: int, seed: int) -> list[Case]:
+    """Varied valid cases, reproducibly: each field drawn independently, invalid ones redrawn.
+
+    Deliberately naive (no shrinking, no constraints): the engine tests only need many
+    different cases, and must not depend on the library's own generators to get them.
+    """
+    rng = random.Random(seed)
+    cases: list[Case] = []
+    while len(cases) < count:
+        data: dict[str, object] = {}
+        for name, spec in case_fields().items():
+            if spec.kind == "set":
+                data[name] = [v for v in spec.values if rng.random() < 0.25]
+            elif spec.kind in ("flag", "tristate"):
+                data[name] = {"true": True, "false": False, "unknown": None}[
+                    rng.choice(spec.values)
+                ]
+            else:
+                data[name] = (
+                    None
+                    if (v := rng.choice(spec.values)) == "unknown" and name == "cell_type"
+                    else v
+                )
+        try:
+            cases.append(Case.model_validate(data))
+        except ValidationError:
+            continue
+    return cases
