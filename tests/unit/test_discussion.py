@@ -1,0 +1,101 @@
+"""From a case to a Discussion: order, sources, reasons and labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import netaid
+from netaid import DISCLAIMER, Case, CaseError, DurableEngine, Kind
+from netaid._conditions import reason_holds
+from netaid.case import case_values
+from tests.conftest import random_cases
+
+RICH = Case(
+    site="lung",
+    grade="G1",
+    differentiation="poorly",
+    stage="metastatic",
+    metastases=["liver"],
+    syndromes=["carcinoid_syndrome"],
+    symptomatic=False,
+    resectable=False,
+)
+
+
+def test_urgent_warnings_lead_then_the_fixed_kind_order(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss(RICH, engine=mini_engine)
+    kinds = [p.kind for p in d.points]
+    assert kinds[0] is Kind.WARNING
+    assert d.points[0].urgency == "urgent"
+    order = [Kind.WARNING, Kind.TREATMENT, Kind.TEST, Kind.QUESTION, Kind.SUPPORT, Kind.CONTEXT]
+    assert kinds == sorted(kinds, key=order.index)
+
+
+def test_notes_hold_flags_not_points(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss(RICH, engine=mini_engine)
+    assert [n.id for n in d.notes] == ["note.flag.poorly_low_grade"]
+    assert all(p.kind is not Kind.NOTE for p in d.points)
+    assert d.notes[0].sources[0].source_id == "cityofhope"
+
+
+def test_every_point_is_sourced_explained_and_labelled(mini_engine: DurableEngine) -> None:
+    for case in random_cases(300, seed=7):
+        d = netaid.discuss(case, engine=mini_engine)
+        values = case_values(case)
+        for point in d.points:
+            assert point.sources
+            assert point.educational_only is True
+            assert point.label == DISCLAIMER
+            assert point.because
+            for because in point.because:
+                assert because.text
+                reason = netaid._conditions.Reason(
+                    because.field,
+                    because.relation,  # type: ignore[arg-type]
+                    because.values,
+                )
+                assert reason_holds(reason, values), (point.id, because)
+
+
+def test_contested_points_carry_each_side(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss(Case(site="colon"), engine=mini_engine)
+    (point,) = [p for p in d.points if p.contested]
+    assert {s.source_id for s in point.sources} == {"cityofhope", "franklyspeaking"}
+    assert all(s.says for s in point.sources)
+
+
+def test_sources_past_their_stated_review_date_are_flagged(mini_engine: DurableEngine) -> None:
+    # Macmillan states a next review of 31 December 2020.
+    def macmillan_flags(today: dt.date) -> set[bool]:
+        d = netaid.discuss(Case(site="colon", stage="localized"), engine=mini_engine, today=today)
+        return {
+            s.possibly_out_of_date
+            for p in d.points
+            for s in p.sources
+            if s.source_id == "macmillan"
+        }
+
+    assert macmillan_flags(dt.date(2020, 12, 31)) == {False}
+    assert macmillan_flags(dt.date(2021, 1, 1)) == {True}
+
+
+def test_the_discussion_names_the_rulebook_and_the_disclaimer(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss(Case(site="colon"), engine=mini_engine, today=dt.date(2026, 1, 2))
+    book = mini_engine.rulebook
+    assert d.rulebook_version == f"{book.version}+{book.fingerprint}"
+    assert d.disclaimer == "educational only — not medical advice"
+    assert d.as_of == dt.date(2026, 1, 2)
+
+
+def test_discuss_accepts_a_mapping_and_names_bad_fields(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss({"site": "colon", "stage": "localized"}, engine=mini_engine)
+    assert "surgery" in d.categories
+    with pytest.raises(CaseError, match="stage"):
+        netaid.discuss({"site": "colon", "stage": "everywhere"}, engine=mini_engine)
+
+
+def test_json_output_round_trips(mini_engine: DurableEngine) -> None:
+    d = netaid.discuss(RICH, engine=mini_engine)
+    assert netaid.Discussion.model_validate_json(d.model_dump_json()) == d
