@@ -13,7 +13,7 @@ its path (`when.all[1].one_of.grade`). The tree is then
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
 from typing import Annotated, Any, Literal, TypeAlias
@@ -358,7 +358,7 @@ _DEFAULTS: dict[str, str | frozenset[str]] = {
 
 
 def distinguishing_values(
-    conditions: Iterator[Condition] | tuple[Condition, ...],
+    conditions: Iterable[Condition],
 ) -> dict[str, tuple[Any, ...]]:
     """For each field the conditions read, the values worth trying.
 

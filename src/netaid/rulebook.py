@@ -243,13 +243,13 @@ class Rulebook:
     sources: Mapping[str, Source]
     rules: tuple[Rule, ...]
     directory: Path
+    _by_id: Mapping[str, Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
 
     def rule(self, rule_id: str) -> Rule:
-        by_id: dict[str, Rule] = getattr(self, "_by_id")  # noqa: B009 - set in __post_init__
-        return by_id[rule_id]
+        return self._by_id[rule_id]
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
