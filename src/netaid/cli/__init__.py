@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _discuss, _lint, _schema
+from netaid.cli import _discuss, _lint, _schema, _vignettes
 from netaid.cli._common import EXIT_INTERNAL, EXIT_USAGE, Parser, UsageError
 from netaid.errors import NetaidError
 
@@ -23,6 +23,7 @@ COMMANDS: dict[str, ModuleType] = {
     "discuss": _discuss,
     "schema": _schema,
     "lint": _lint,
+    "vignettes": _vignettes,
 }
 
 

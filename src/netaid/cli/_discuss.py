@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from netaid._api import discuss
+from netaid._api import default_engine, discuss
+from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
 from netaid.case import Case, case_fields, case_from_mapping, load_case
-from netaid.cli._common import EXIT_OK
-from netaid.engine import DurableEngine
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError
+from netaid.engine import DurableEngine, Engine
 from netaid.errors import CaseError, FieldProblem
-from netaid.render import FORMATS, render
+from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
 from netaid.rulebook import load_rulebook
 
 # Set fields take one member per flag, repeated: --syndrome insulinoma --syndrome vipoma.
@@ -53,11 +58,88 @@ def case_flag_values(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+# --- what every command that writes handouts shares (discuss, vignettes) ---
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_output_flags(parser: argparse.ArgumentParser, *, default_format: str) -> None:
+    parser.add_argument("--format", default=default_format, choices=list(FORMATS))
+    parser.add_argument(
+        "--audience",
+        default="tutor",
+        choices=AUDIENCES,
+        help="tutor: the full discussion with its reasoning (default); "
+        "student: the case and questions to work through, without the answers",
+    )
+    parser.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="the date printed on the output, which decides the sources flagged as past "
+        "their stated review date (default: today)",
+    )
+    parser.add_argument(
+        "--rules", type=Path, help="rulebook folder (default: the shipped rulebook)"
+    )
+
+
+@contextlib.contextmanager
+def engine_for(args: argparse.Namespace) -> Iterator[Engine]:
+    """The shipped engine, or one built for --rules and closed afterwards."""
+    if args.rules is None:
+        yield default_engine()
+        return
+    with DurableEngine(load_rulebook(args.rules)) as engine:
+        yield engine
+
+
+def out_dir(path: Path) -> Path:
+    """--out DIR, created if missing."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot use {str(path)!r} as a folder: {exc.strerror}") from None
+    return path
+
+
+def write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+
+
+# --- netaid discuss ---
+
+
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("discuss", help="discuss one case: a file, - for stdin, or flags")
-    p.add_argument("case_file", nargs="?", help="YAML or JSON case file, or - for stdin")
-    p.add_argument("--format", default="text", choices=list(FORMATS))
-    p.add_argument("--rules", type=Path, help="rulebook folder (default: the shipped rulebook)")
+    p = subparsers.add_parser(
+        "discuss",
+        help="discuss one case (a file, - for stdin, or flags), or a batch of cases",
+        description="Discuss one case, or every case of a batch file (.jsonl: one case "
+        "object per line; .csv: one case per row, columns named after case fields, set "
+        "fields as ;-separated members, blank cells omitted). A batch writes one file per "
+        "case into --out DIR, reports each bad row on stderr and skips it: the exit status "
+        "is 0 if every row was written, 1 if any row failed, 2 if the input is unusable.",
+    )
+    p.add_argument(
+        "case_file", nargs="?", help="YAML or JSON case file, - for stdin, or a .jsonl/.csv batch"
+    )
+    add_output_flags(p, default_format="text")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write into this folder (created if missing) instead of standard output; "
+        "required for a batch",
+    )
     add_case_flags(p)
 
 
@@ -72,7 +154,127 @@ def case_from_args(args: argparse.Namespace) -> Case:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.case_file and args.case_file != "-" and batch_kind(args.case_file):
+        return run_batch(args)
     case = case_from_args(args)
-    engine = DurableEngine(load_rulebook(args.rules)) if args.rules else None
-    sys.stdout.write(render(discuss(case, engine=engine), args.format))
+    with engine_for(args) as engine:
+        discussion = discuss(case, engine=engine, today=args.as_of)
+    output = render(discussion, args.format, audience=args.audience)
+    if args.out is None:
+        sys.stdout.write(output)
+        return EXIT_OK
+    stem = Path(args.case_file).stem if args.case_file not in (None, "-") else ""
+    name = slug(stem) or slug(case.title or "") or "case"
+    path = out_dir(args.out) / f"{name}.{EXTENSIONS[args.format]}"
+    write_file(path, output)
+    print(f"netaid: wrote {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    if case_flag_values(args):
+        raise UsageError("case flags describe one case; they cannot be used with a batch file")
+    if args.out is None:
+        raise UsageError("a batch file needs --out DIR: one file is written per case")
+    today = args.as_of or dt.date.today()  # one date for the whole batch, even past midnight
+    with BatchReader(args.case_file) as reader, engine_for(args) as engine:
+        folder = out_dir(args.out)
+        progress = Progress(sys.stderr, reader.size)
+        failed = 0
+
+        def on_row(row: Row, path: Path | None) -> None:
+            nonlocal failed
+            if path is None:
+                failed += 1
+                for problem in row.problems:
+                    progress.message(f"{args.case_file}: row {row.number}: {problem}")
+            progress.update(row.number, failed, reader.position)
+
+        def produce(case: Case) -> str:
+            discussion = discuss(case, engine=engine, today=today)
+            return render(discussion, args.format, audience=args.audience)
+
+        try:
+            summary = write_batch(
+                reader,
+                folder,
+                produce=produce,
+                extension=EXTENSIONS[args.format],
+                on_row=on_row,
+            )
+        finally:
+            progress.finish()
+    if summary.written + summary.failed == 0:
+        raise UsageError(f"{args.case_file}: no cases in the file")
+    total = summary.written + summary.failed
+    verdict = f"; {summary.failed} failed" if summary.failed else ""
+    print(
+        f"netaid: {summary.written} of {total} rows written to {folder}{verdict}", file=sys.stderr
+    )
+    return EXIT_FINDINGS if summary.failed else EXIT_OK
+
+
+class Progress:
+    """A progress line on stderr that only long runs show.
+
+    On a terminal: a bar redrawn in place once a run has taken `delay` seconds. Elsewhere
+    (logs, pipes): a plain line every `log_every` seconds. Messages (bad rows) are printed
+    on their own lines, the bar redrawn after them.
+    """
+
+    _WIDTH = 24
+
+    def __init__(
+        self,
+        stream: TextIO,
+        total_bytes: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        delay: float = 1.0,
+        log_every: float = 15.0,
+    ) -> None:
+        self.stream = stream
+        self.total = total_bytes
+        self.clock = clock
+        self.live = stream.isatty()
+        self.started = clock()
+        self.next_draw = self.started + (delay if self.live else log_every)
+        self.interval = 0.1 if self.live else log_every
+        self.drawn = False
+
+    def line(self, rows: int, failed: int, position: int) -> str:
+        counts = f"row {rows}, {failed} failed"
+        if self.total <= 0:
+            return f"netaid: {counts}"
+        fraction = min(position / self.total, 1.0)
+        filled = round(fraction * self._WIDTH)
+        bar = "#" * filled + "-" * (self._WIDTH - filled)
+        return f"netaid: [{bar}] {fraction:4.0%} {counts}"
+
+    def update(self, rows: int, failed: int, position: int) -> None:
+        now = self.clock()
+        if now < self.next_draw:
+            return
+        self.next_draw = now + self.interval
+        text = self.line(rows, failed, position)
+        if self.live:
+            self.stream.write("\r\x1b[K" + text)
+            self.drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def message(self, text: str) -> None:
+        self._clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        if self.live and self.drawn:
+            self.next_draw = self.clock()  # redraw at the next row
+
+    def finish(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.drawn = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netaid.case import Case, case_fields, case_values
+from netaid.case import Case, case_fields, case_values, incompatibilities
 from netaid.discussion import Discussion, Point, SourceRef, describe_value, field_label
 from netaid.rulebook import Kind, Urgency
 
@@ -17,6 +17,9 @@ SECTION_TITLES = {
     Kind.SUPPORT: "Support and living with a NET",
     Kind.CONTEXT: "Background from the documents",
 }
+
+#: The lead-in every handout opens with, after the educational-only statement.
+INTRO = "These points come from patient-education documents; talk them through with the care team."
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,27 @@ def case_summary(case: Case) -> list[tuple[str, str]]:
     return rows
 
 
+def unknown_fields(case: Case) -> list[str]:
+    """The scalar and yes/no fields the case leaves unknown, as people say them.
+
+    A field no known value could fill (cell type of a well-differentiated tumour) is not
+    unknown but does not apply, so it is left out.
+    """
+    values = case_values(case)
+    found = []
+    for name, value in values.items():
+        spec = case_fields()[name]
+        if value != "unknown" or spec.kind not in ("scalar", "tristate"):
+            continue
+        if any(
+            not incompatibilities({**values, name: known})
+            for known in spec.values
+            if known != "unknown"
+        ):
+            found.append(field_label(name))
+    return found
+
+
 def source_numbers(discussion: Discussion) -> dict[str, int]:
     """Each cited document numbered in order of first citation, points before notes."""
     numbers: dict[str, int] = {}
@@ -63,6 +87,16 @@ def cited_sources(discussion: Discussion) -> list[SourceRef]:
     for ref in _all_refs(discussion):
         first.setdefault(ref.source_id, ref)
     return list(first.values())
+
+
+def cited_sections(discussion: Discussion) -> dict[str, list[str]]:
+    """The sections cited from each document, in order of first citation, without repeats."""
+    found: dict[str, list[str]] = {}
+    for ref in _all_refs(discussion):
+        sections = found.setdefault(ref.source_id, [])
+        if ref.section not in sections:
+            sections.append(ref.section)
+    return found
 
 
 def _all_refs(discussion: Discussion) -> Iterator[SourceRef]:
@@ -81,3 +115,14 @@ def review_text(ref: SourceRef) -> str:
 
 def urgency_tag(urgency: Urgency) -> str:
     return "" if urgency is Urgency.INFO else f"[{urgency.value.upper()}] "
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """ "1 test", "2 tests"."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {word}"
+
+
+def capfirst(text: str) -> str:
+    """Upper-case the first letter only ("reviewed 30 June" -> "Reviewed 30 June")."""
+    return text[:1].upper() + text[1:]

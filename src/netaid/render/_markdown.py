@@ -1,52 +1,100 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
 import jinja2
 
 from netaid.discussion import Discussion
 from netaid.render._common import (
+    INTRO,
+    capfirst,
     case_summary,
+    cited_sections,
     cited_sources,
     review_text,
     sections,
     source_numbers,
     urgency_tag,
 )
+from netaid.render._worksheet import worksheet
 
-# Characters that start markup anywhere in a line; "(" ")" "#" only matter in places our
-# templates never put free text.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|&])")
+# Backslash-escaping any ASCII punctuation is a no-op in CommonMark, so we escape every
+# character that starts inline markup or raw HTML anywhere in a line, plus "#" (a trailing
+# run closes a heading) and "~" (GFM strikethrough).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|&#~])")
+# What makes a line a block (list item, thematic break, setext underline) when it starts one.
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])|^([-+=])")
+_BLANK_LINES = re.compile(r"\n\s*\n")
 
 
 def markdown_escape(text: object) -> str:
-    """Free text rendered literally: no markup, no raw HTML, from any case or rule field."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Free text as one literal line: no markup, no raw HTML, no line breaks to escape through.
+
+    Used for every value the templates put inside a line (titles, table cells, list items).
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def markdown_escape_block(text: object) -> str:
+    """Multi-paragraph free text (case notes) kept as paragraphs, every line literal."""
+    paragraphs = []
+    for paragraph in _BLANK_LINES.split(str(text).strip()):
+        lines = []
+        for line in paragraph.splitlines():
+            escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(line.split()))
+            if escaped:
+                lines.append(_BLOCK_START.sub(_escape_block_start, escaped))
+        # A backslash at the end of a line is a hard line break: the author's lines survive.
+        paragraphs.append("\\\n".join(lines))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    if match.group(3):
+        return "\\" + match.group(3)
+    return f"{match.group(1)}\\{match.group(2)}"
 
 
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("netaid", "templates"),
-        autoescape=False,  # Markdown, not HTML: every value goes through the `md` filter
+        autoescape=False,  # Markdown, not HTML: every value goes through the `md` filters
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_escape
+    env.filters["md_block"] = markdown_escape_block
+    env.filters["capfirst"] = capfirst
+    env.globals.update(review_text=review_text, urgency_tag=urgency_tag, intro=INTRO)
     return env
 
 
-def render_markdown(discussion: Discussion) -> str:
-    template = _environment().get_template("discussion.md.j2")
-    return template.render(
-        d=discussion,
-        summary=case_summary(discussion.case),
-        sections=sections(discussion),
-        numbers=source_numbers(discussion),
-        sources=cited_sources(discussion),
-        review_text=review_text,
-        urgency_tag=urgency_tag,
+def render_markdown(discussion: Discussion, *, audience: str = "tutor") -> str:
+    if audience == "student":
+        return (
+            _environment()
+            .get_template("worksheet.md.j2")
+            .render(w=worksheet(discussion), summary=case_summary(discussion.case))
+        )
+    return (
+        _environment()
+        .get_template("discussion.md.j2")
+        .render(
+            d=discussion,
+            summary=case_summary(discussion.case),
+            sections=sections(discussion),
+            numbers=source_numbers(discussion),
+            sources=cited_sources(discussion),
+            cited_sections=cited_sections(discussion),
+        )
     )
+
+
+def render_markdown_many(discussions: Sequence[Discussion], *, audience: str = "tutor") -> str:
+    # A thematic break between handouts; each handout keeps its own statement top and bottom.
+    return "\n* * *\n\n".join(render_markdown(d, audience=audience) for d in discussions)

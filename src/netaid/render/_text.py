@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
 import textwrap
+from collections.abc import Sequence
 
+from netaid.case import Case
 from netaid.discussion import Discussion
 from netaid.render._common import (
+    capfirst,
     case_summary,
     cited_sources,
     review_text,
@@ -11,6 +15,7 @@ from netaid.render._common import (
     source_numbers,
     urgency_tag,
 )
+from netaid.render._worksheet import worksheet
 
 _WIDTH = 88
 
@@ -19,22 +24,39 @@ def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
-def render_text(discussion: Discussion) -> str:
-    disclaimer = discussion.disclaimer.upper()
-    numbers = source_numbers(discussion)
-    case = discussion.case
-    out = [f"NET case discussion: {disclaimer}", ""]
+# Control characters in a case's free text could drive the reader's terminal (escape
+# sequences); text output shows them as the replacement character instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
+
+
+def _case_lines(case: Case) -> list[str]:
+    out = []
     if case.title:
-        out.append(f"Case: {case.title}")
+        out.append(f"Case: {_printable(' '.join(case.title.split()))}")
     out += [f"  {label}: {value}" for label, value in case_summary(case)]
     if case.notes:
-        out += _wrap(f"Notes: {case.notes}", "  ")
+        out += _wrap(f"Notes: {_printable(case.notes)}", "  ")
+    return out
+
+
+def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
+    if audience == "student":
+        return _render_student(discussion)
+    disclaimer = discussion.disclaimer.upper()
+    numbers = source_numbers(discussion)
+    out = [f"NET case discussion: {disclaimer}", ""]
+    out += _case_lines(discussion.case)
     for section in sections(discussion):
         out += ["", section.title.upper(), "-" * len(section.title)]
         for point in section.points:
             contested = " (documents disagree)" if point.contested else ""
             out += _wrap(f"* {urgency_tag(point.urgency)}{point.title}{contested}", "")
             out += _wrap(point.text, "    ")
+            out += _wrap(f"Point {point.id}", "    ")
             out += _wrap("Why: " + "; ".join(b.text for b in point.because), "    ")
             for ref in point.sources:
                 side = f" {ref.says.rstrip('.')}:" if ref.says else ""
@@ -46,6 +68,7 @@ def render_text(discussion: Discussion) -> str:
         for note in discussion.notes:
             out += _wrap(f"* {note.title}", "")
             out += _wrap(note.text, "    ")
+            out += _wrap(f"Note {note.id}", "    ")
             refs = ", ".join(f"[{numbers[r.source_id]}]" for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
     out += ["", "SOURCES", "-------"]
@@ -60,3 +83,32 @@ def render_text(discussion: Discussion) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _render_student(discussion: Discussion) -> str:
+    sheet = worksheet(discussion)
+    out = [f"NET case to work through: {sheet.disclaimer.upper()}", ""]
+    out += _case_lines(sheet.case)
+    out += ["", "QUESTIONS TO WORK THROUGH", "-------------------------"]
+    for q in sheet.questions:
+        out += textwrap.wrap(
+            q.text, _WIDTH, initial_indent=f"{q.number}. ", subsequent_indent="    "
+        )
+    out += ["", "DOCUMENTS TO READ", "-----------------"]
+    for doc in sheet.documents:
+        review = capfirst(doc.reviewed_as_stated)
+        if doc.possibly_out_of_date and doc.next_review:
+            review += f"; possibly out of date: its stated next review was {doc.next_review}"
+        out += _wrap(f'[{doc.number}] {doc.publisher}, "{doc.title}" ({review})', "")
+    out += [
+        "",
+        f"Rulebook {sheet.rulebook_version}, as of {sheet.as_of.isoformat()}.",
+        f"This worksheet is {sheet.disclaimer}.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def render_text_many(discussions: Sequence[Discussion], *, audience: str = "tutor") -> str:
+    # A form feed starts each case on a new page when the text is printed.
+    return "\f\n".join(render_text(d, audience=audience) for d in discussions)
