@@ -265,11 +265,12 @@ class Progress:
         self.stream.flush()
 
     def message(self, text: str) -> None:
+        was_drawn = self.drawn
         self._clear()
         self.stream.write(text + "\n")
         self.stream.flush()
-        if self.live and self.drawn:
-            self.next_draw = self.clock()  # redraw at the next row
+        if was_drawn:
+            self.next_draw = self.clock()  # the bar was showing: bring it back at the next row
 
     def finish(self) -> None:
         self._clear()
