@@ -50,6 +50,15 @@ class Worksheet(_Frozen):
     as_of: dt.date
 
 
+def _as_question(title: str) -> str:
+    """A care-team question point's title as something to work through; some titles name a
+    topic ("Second opinions") rather than ask."""
+    title = " ".join(title.split())
+    if title.endswith("?"):
+        return title
+    return f"{title.rstrip('.:')}: what might the patient ask the care team, and why?"
+
+
 def _one_or_many(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
@@ -67,8 +76,8 @@ def _prompts(discussion: Discussion) -> list[tuple[str, str]]:
                 f"The documents name {plural(n, 'warning sign')} to know about for this profile. "
                 + _one_or_many(
                     n,
-                    "What is it, and when would it need urgent help?",
-                    "Which are they, and when would each need urgent help?",
+                    "What is it, and how urgently would it need attention?",
+                    "Which are they, and how urgently would each need attention?",
                 ),
             )
         )
@@ -97,7 +106,7 @@ def _prompts(discussion: Discussion) -> list[tuple[str, str]]:
             )
         )
     # A care-team question is itself something to work through, not an answer.
-    prompts += [("question", p.title) for p in discussion.of_kind(Kind.QUESTION)]
+    prompts += [("question", _as_question(p.title)) for p in discussion.of_kind(Kind.QUESTION)]
     if n := count(Kind.SUPPORT):
         prompts.append(
             (
