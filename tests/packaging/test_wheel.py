@@ -64,6 +64,16 @@ def test_an_installed_netaid_runs_from_anywhere(wheel: Path, tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     assert '"educational_only": true' in result.stdout
+    # The handout templates are package data too.
+    handout = subprocess.run(
+        [env_dir / "bin" / "netaid", "discuss", "--site", "lung", "--format", "html"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert handout.returncode == 0, handout.stderr
+    assert handout.stdout.count("educational only") >= 2
     where = subprocess.run(
         [python, "-c", "from netaid.rulebook import default_rules_dir; print(default_rules_dir())"],
         cwd=elsewhere,
