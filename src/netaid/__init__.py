@@ -8,6 +8,7 @@ Educational only — not medical advice.
 """
 
 from netaid._api import default_engine, discuss
+from netaid._parallel import discuss_many
 from netaid.case import (
     Case,
     CellType,
@@ -74,6 +75,7 @@ __all__ = [
     "case_from_mapping",
     "default_engine",
     "discuss",
+    "discuss_many",
     "load_case",
     "load_rulebook",
     "render",

@@ -36,7 +36,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from netaid._conditions import Reason, holds, match_paths, reasons, set_member_key, to_durable
+from netaid._conditions import (
+    Always,
+    Reason,
+    holds,
+    match_paths,
+    reasons,
+    set_member_key,
+    to_durable,
+)
 from netaid.case import Case, case_fields, case_values
 from netaid.errors import EngineError, EngineLimitError
 from netaid.rulebook import Rule, Rulebook
@@ -95,6 +103,12 @@ class Engine(ABC):
 
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
+        # The reasons of a rule without a condition are the same for every case.
+        self._unconditional = {
+            r.id: reasons(r.condition, {})
+            for r in rulebook.rules
+            if isinstance(r.condition, Always)
+        }
 
     @abstractmethod
     def fired_ids(self, case: Case) -> frozenset[str]:
@@ -103,8 +117,11 @@ class Engine(ABC):
     def evaluate(self, case: Case) -> Evaluation:
         values = case_values(case)
         fired: dict[str, tuple[Reason, ...]] = {}
+        unconditional = self._unconditional
         for rule_id in sorted(self.fired_ids(case)):
-            why = reasons(self.rulebook.rule(rule_id).condition, values)
+            why = unconditional.get(rule_id) or reasons(
+                self.rulebook.rule(rule_id).condition, values
+            )
             if not why:
                 raise EngineError(
                     f"engine fired rule {rule_id!r} but its condition does not hold for this case"

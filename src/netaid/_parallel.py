@@ -1,0 +1,261 @@
+"""`netaid.discuss_many`: many cases, across processes, in input order, in bounded memory.
+
+durable-rules' C engine holds the GIL, so threads cannot evaluate in parallel: the work goes
+to worker processes, each of which builds its own engine once. Workers are started with
+"spawn", so they inherit no C engine state, lock or thread from the caller.
+
+Memory stays bounded for inputs of any length: the input is read lazily, a chunk at a time,
+and at most `window` chunks are in flight; a result is handed out as soon as it and every
+result before it are ready.
+
+A discussion is a few hundred small frozen objects, and rebuilding them from a pickle costs
+the parent about as much as building them did the worker. Most of them are points and notes
+that recur from case to case, so each worker sends every distinct point or note once and
+then only refers to it; the parent keeps what each worker sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+import os
+import pickle
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+from netaid._api import default_engine, discuss
+from netaid.case import Case
+from netaid.discussion import Discussion, Note, Point
+from netaid.engine import DurableEngine, Engine
+from netaid.errors import (
+    CaseError,
+    EngineError,
+    FieldProblem,
+    NetaidError,
+    RenderError,
+    RulebookError,
+    RuleProblem,
+)
+from netaid.rulebook import Rulebook, load_rulebook
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+__all__ = ["discuss_many"]
+
+CaseInput: TypeAlias = Case | Mapping[str, object]
+
+#: Points and notes one worker sends by reference at most (and the parent keeps per worker).
+_MAX_SHARED = 50_000
+
+
+def discuss_many(
+    cases: Iterable[CaseInput],
+    *,
+    processes: int | None = None,
+    rulebook: Rulebook | None = None,
+    today: dt.date | None = None,
+    chunk_size: int = 32,
+    window: int | None = None,
+) -> Iterator[Discussion]:
+    """The discussion of every case, in input order, evaluated across `processes` processes.
+
+    `cases` may be any iterable, even an endless one: it is read lazily, and at most `window`
+    chunks of `chunk_size` cases (by default four chunks per process) are read ahead of the
+    result being handed out. `processes=1` evaluates in this process, without workers;
+    `None` means one per CPU. `rulebook` defaults to the shipped one, `today` to the date
+    when `discuss_many` is called (the same for every case).
+
+    Errors are raised, never yielded: the iterator hands out every discussion before the
+    first case that fails, then raises that case's error, a `NetaidError` whose message
+    starts with the case's position ("case 7: ..."; `CaseError.origin` is "case 7"), and
+    stops. A worker that dies raises `EngineError`. Stopping early (break, close) stops the
+    workers.
+    """
+    if processes is None:
+        processes = os.cpu_count() or 1
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    window = window if window is not None else 4 * processes
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window}")
+    day = today or dt.date.today()
+    if processes == 1:
+        return _in_process(cases, rulebook, day)
+    return _across_processes(cases, processes, rulebook or load_rulebook(), day, chunk_size, window)
+
+
+def _in_process(
+    cases: Iterable[CaseInput], rulebook: Rulebook | None, day: dt.date
+) -> Iterator[Discussion]:
+    engine = DurableEngine(rulebook) if rulebook is not None else default_engine()
+    try:
+        for number, case in enumerate(cases, start=1):
+            try:
+                yield discuss(case, engine=engine, today=day)
+            except NetaidError as exc:
+                raise _Failure.of(number, exc).error() from exc
+    finally:
+        if rulebook is not None:
+            engine.close()
+
+
+def _across_processes(
+    cases: Iterable[CaseInput],
+    processes: int,
+    rulebook: Rulebook,
+    day: dt.date,
+    chunk_size: int,
+    window: int,
+) -> Iterator[Discussion]:
+    # Imported here: they cost every `netaid` command start-up time otherwise.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(rulebook, day),
+    )
+    received = _Receiver()
+    pending: deque[tuple[int, Future[_Payload]]] = deque()
+    numbered = enumerate(cases, start=1)
+    chunks = iter(lambda: list(itertools.islice(numbered, chunk_size)), [])
+
+    def submit(count: int) -> None:
+        for chunk in itertools.islice(chunks, count):
+            pending.append((chunk[0][0], executor.submit(_work, chunk)))
+
+    try:
+        submit(window)
+        while pending:
+            first, future = pending.popleft()
+            try:
+                results = received.load(future.result())
+                submit(1)  # keep the window full while results are handed out
+            except BrokenProcessPool as exc:
+                raise EngineError(
+                    f"case {first} and after: a worker process died while evaluating them"
+                ) from exc
+            for result in results:
+                if isinstance(result, _Failure):
+                    raise result.error()
+                yield result
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --- errors across the process boundary ---
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A netaid error of one case, in a form that pickles (exceptions with their own
+    constructor arguments do not)."""
+
+    number: int
+    kind: str
+    message: str
+    field_problems: tuple[FieldProblem, ...] = ()
+    rule_problems: tuple[RuleProblem, ...] = ()
+
+    @classmethod
+    def of(cls, number: int, exc: NetaidError) -> _Failure:
+        if isinstance(exc, CaseError):
+            return cls(number, "case", str(exc), field_problems=exc.problems)
+        if isinstance(exc, RulebookError):
+            return cls(number, "rulebook", str(exc), rule_problems=exc.problems)
+        kind = (
+            "engine"
+            if isinstance(exc, EngineError)
+            else "render"
+            if isinstance(exc, RenderError)
+            else "other"
+        )
+        return cls(number, kind, str(exc))
+
+    def error(self) -> NetaidError:
+        where = f"case {self.number}"
+        if self.kind == "case":
+            return CaseError(self.field_problems, origin=where)
+        if self.kind == "rulebook":
+            return RulebookError(self.rule_problems)
+        error_type = {"engine": EngineError, "render": RenderError}.get(self.kind, NetaidError)
+        return error_type(f"{where}: {self.message}")
+
+
+# --- the worker side ---
+
+_Payload: TypeAlias = tuple[int, bytes, bytes]
+
+_engine: Engine | None = None
+_day: dt.date | None = None
+_sender: _Sender | None = None
+
+
+class _Sender:
+    """Pickles results, sending each distinct point or note in full only once."""
+
+    def __init__(self) -> None:
+        self.shared: dict[object, int] = {}
+
+    def dumps(self, results: list[Discussion | _Failure]) -> _Payload:
+        new: list[tuple[int, object]] = []
+
+        def persistent_id(obj: object) -> int | None:
+            if type(obj) is not Point and type(obj) is not Note:
+                return None
+            ref = self.shared.get(obj)
+            if ref is None:
+                if len(self.shared) >= _MAX_SHARED:
+                    return None
+                ref = self.shared[obj] = len(self.shared)
+                new.append((ref, obj))
+            return ref
+
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.persistent_id = persistent_id  # type: ignore[method-assign]
+        pickler.dump(results)
+        return os.getpid(), pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL), buffer.getvalue()
+
+
+class _Receiver:
+    """Unpickles results, resolving references to what each worker sent before."""
+
+    def __init__(self) -> None:
+        self.shared: dict[int, dict[int, object]] = {}
+
+    def load(self, payload: _Payload) -> list[Discussion | _Failure]:
+        pid, new, body = payload
+        known = self.shared.setdefault(pid, {})
+        known.update(pickle.loads(new))
+        unpickler = pickle.Unpickler(io.BytesIO(body))
+        unpickler.persistent_load = known.__getitem__  # type: ignore[method-assign]
+        results: list[Discussion | _Failure] = unpickler.load()
+        return results
+
+
+def _start_worker(rulebook: Rulebook, day: dt.date) -> None:
+    global _engine, _day, _sender
+    _engine, _day, _sender = DurableEngine(rulebook), day, _Sender()
+
+
+def _work(chunk: list[tuple[int, CaseInput]]) -> _Payload:
+    assert _engine is not None
+    assert _sender is not None
+    results: list[Discussion | _Failure] = []
+    for number, case in chunk:
+        try:
+            results.append(discuss(case, engine=_engine, today=_day))
+        except NetaidError as exc:
+            results.append(_Failure.of(number, exc))
+            break  # nothing after the first failure is handed out
+    return _sender.dumps(results)
