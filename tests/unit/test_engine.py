@@ -3,6 +3,8 @@ engine's failure modes through (see docs/engine.md for the facts these tests pin
 
 from __future__ import annotations
 
+import itertools
+import json
 import textwrap
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +23,16 @@ from netaid import (
 )
 from netaid._conditions import match_paths
 from netaid.case import case_fields, case_values
-from netaid.engine import MAX_MATCH_PATHS, plan_rulesets
+from netaid.engine import (
+    MATCH_STACK_SIZE,
+    MAX_MATCH_PATHS,
+    _alpha_network,
+    _fnv1a_32,
+    _schema,
+    _stack_need,
+    match_stack_need,
+    plan_rulesets,
+)
 from netaid.rulebook import load_rulebook
 from tests.conftest import MINI_RULES, random_cases
 
@@ -192,3 +203,255 @@ def test_a_closed_engine_refuses_work(mini_rulebook: Rulebook) -> None:
     engine.close()  # closing twice is harmless
     with pytest.raises(EngineError, match="closed"):
         engine.fired_ids(Case(site="lung"))
+
+
+# --- the match-stack bound: exact at durable-rules' limit, so merging rulesets is safe ---
+
+_GUARD = {"g": "c"}
+
+
+def _c_assert(tests: list[dict[str, object]], fact: dict[str, str]) -> str:
+    """Assert one fact into a throw-away C ruleset of these tests: "ok" or the C error."""
+    import durable_rules_engine as c
+
+    definition = {f"r{i}": {"all": [{"m": test}]} for i, test in enumerate(tests)}
+    handle = c.create_ruleset(f"bound_{next(_SERIAL)}", json.dumps(definition))
+    try:
+        status, state = c.assert_fact(handle, json.dumps(fact))
+        if status == 0:
+            action = c.start_action_for_state(handle, state)
+            while action:
+                action = c.complete_and_start_action(handle, state)
+        return "ok"
+    except c.error as exc:
+        return str(exc)
+    finally:
+        c.delete_ruleset(handle)
+
+
+_SERIAL = itertools.count()
+_PROPS = [f"p{i}" for i in range(80)]
+_YES_NO: dict[str, tuple[str, ...]] = {
+    "g": ("c",),
+    "x": ("y", "n"),
+    **dict.fromkeys(_PROPS, ("y", "n")),
+}
+
+
+def _flat(k: int) -> list[dict[str, object]]:
+    return [{"$and": [_GUARD, {p: "y"}]} for p in _PROPS[:k]]
+
+
+def _two_level(k1: int, k2: int) -> list[dict[str, object]]:
+    # Every first-level test has the same k2 children: whichever the engine visits first,
+    # k1 - 1 siblings wait on the stack while its k2 children are pushed.
+    return [
+        {"$and": [_GUARD, {f"p{i}": "y"}, {f"p{40 + j}": "y"}]}
+        for i in range(k1)
+        for j in range(k2)
+    ]
+
+
+def _joins(m: int, extra: bool) -> list[dict[str, object]]:
+    # m rules `(x or p_j) and p_(40+j)`: the node for x leads to m joins, all pushed at once.
+    tests: list[dict[str, object]] = [
+        {"$and": [_GUARD, {"$or": [{"x": "y"}, {f"p{j}": "y"}]}, {f"p{40 + j}": "y"}]}
+        for j in range(m)
+    ]
+    if extra:
+        tests.append({"$and": [_GUARD, {"p79": "y"}]})
+    return tests
+
+
+@pytest.mark.parametrize(
+    ("tests", "need"),
+    [
+        (_flat(64), 64),
+        (_two_level(33, 32), 64),
+        (_two_level(40, 25), 64),
+        (_joins(32, extra=False), 64),
+        (_joins(31, extra=True), 63),
+        (_flat(65), 65),
+        (_two_level(33, 33), 65),
+        (_two_level(40, 26), 65),
+        (_joins(32, extra=True), 65),
+    ],
+    ids=[
+        "flat64",
+        "2lvl-33x32",
+        "2lvl-40x25",
+        "joins32",
+        "joins31+1",
+        "flat65",
+        "2lvl-33x33",
+        "2lvl-40x26",
+        "joins32+1",
+    ],
+)
+def test_the_computed_stack_need_is_exactly_where_durable_rules_fails(
+    tests: list[dict[str, object]], need: int
+) -> None:
+    assert _stack_need(_alpha_network(tests), _YES_NO) == need
+    # The worst case: every test true, and the join-heavy node x pushed last (visited first).
+    fact = {"g": "c", **dict.fromkeys(_PROPS, "y"), "x": "y"}
+    result = _c_assert(tests, fact)
+    if need <= MATCH_STACK_SIZE:
+        assert result == "ok"
+    else:
+        assert "error code: 303" in result
+
+
+def test_the_need_is_an_upper_bound_whatever_order_siblings_are_visited_in() -> None:
+    # With x first in the fact, x is visited last and its joins wait on less: no failure,
+    # though the need (the worst order) is 65. The bound may overestimate, never under.
+    tests = _joins(32, extra=True)
+    assert _stack_need(_alpha_network(tests), _YES_NO) == 65
+    fact = {"g": "c", "x": "y", **dict.fromkeys(_PROPS, "y")}
+    assert _c_assert(tests, fact) == "ok"
+
+
+def test_tests_on_one_property_count_once_when_they_exclude_each_other() -> None:
+    # 30 equalities on q (one fact matches at most one) beside 40 other tests: 41, not 70.
+    tests = [{"$and": [_GUARD, {"q": f"v{i}"}]} for i in range(30)] + _flat(40)
+    domains = {**_YES_NO, "q": tuple(f"v{i}" for i in range(31))}
+    assert _stack_need(_alpha_network(tests), domains) == 41
+    assert _c_assert(tests, {"g": "c", "q": "v3", **dict.fromkeys(_PROPS, "y")}) == "ok"
+    # Inequalities on q do add up: for a value none of them names, all 30 match.
+    tests = [{"$and": [_GUARD, {"$neq": {"q": f"v{i}"}}]} for i in range(30)] + _flat(40)
+    assert _stack_need(_alpha_network(tests), domains) == 70
+    assert "303" in _c_assert(tests, {"g": "c", "q": "v30", **dict.fromkeys(_PROPS, "y")})
+
+
+def test_the_engine_merges_rulesets_only_within_the_budget(tmp_path: Path) -> None:
+    book = _many_rules_book(tmp_path)
+    with DurableEngine(book) as engine:
+        assert len(engine.plan) < len(plan_rulesets(book.rules))
+        for group in engine.plan:
+            assert match_stack_need(book.rule(r) for r in group) <= MAX_MATCH_PATHS
+
+
+def test_the_shipped_rulebook_stays_within_the_budget(engine: DurableEngine) -> None:
+    assert sorted(r for group in engine.plan for r in group) == sorted(
+        r.id for r in engine.rulebook.rules
+    )
+    for group in engine.plan:
+        assert match_stack_need(engine.rulebook.rule(r) for r in group) <= MAX_MATCH_PATHS
+
+
+def test_the_shipped_rulebook_agrees_with_plain_python(engine: DurableEngine) -> None:
+    reference = PythonEngine(engine.rulebook)
+    for case in CASES[:3_000]:
+        assert engine.fired_ids(case) == reference.fired_ids(case), case
+
+
+def test_the_fact_spells_every_field_as_case_values_does() -> None:
+    schema = _schema()
+    decode = {key: atom for atom, key in schema.keys.items()}
+    for case in CASES[:2_000]:
+        fact = json.loads(schema.encode(case))
+        assert fact.pop("sid") == "0"
+        assert fact.pop("_") == "c"
+        values = case_values(case)
+        assert len(fact) == len(schema.keys)
+        for key, code in fact.items():
+            atom = decode[key]
+            name, _, member = atom.partition("__")
+            if member:
+                actual = values[name]
+                assert isinstance(actual, frozenset)
+                assert code == ("y" if member in actual else "n")
+            else:
+                assert code == schema.codes[atom][str(values[name])]
+
+
+def test_property_names_are_distinct_to_durable_rules() -> None:
+    keys = ["_", *_schema().keys.values()]
+    hashes = {_fnv1a_32(k) for k in keys}
+    assert len(hashes) == len(keys)
+    assert _fnv1a_32("id") == 926444256
+    assert _fnv1a_32("sid") == 3593476751
+    assert _fnv1a_32("$forward") == 739185624
+
+
+def _book(tmp_path: Path, rules: str) -> Rulebook:
+    folder = tmp_path / "book"
+    folder.mkdir()
+    (folder / "sources.yaml").write_text((MINI_RULES / "sources.yaml").read_text())
+    (folder / "rules.yaml").write_text("rules:\n" + textwrap.indent(textwrap.dedent(rules), "  "))
+    return load_rulebook(folder)
+
+
+_RULE = """
+- id: {id}
+  kind: context
+  title: Rule {id}
+  text: Some text.
+  {when}
+  citations:
+    - source: macmillan
+      section: Types of NETs
+      quote: lung NETs
+"""
+
+
+def test_rules_with_the_same_condition_share_one_durable_rule(tmp_path: Path) -> None:
+    book = _book(
+        tmp_path,
+        "".join(
+            _RULE.format(id=rule_id, when=when)
+            for rule_id, when in [
+                ("a.one", ""),
+                ("a.two", ""),
+                ("b.one", "when: {all: [{equals: {site: lung}}, {equals: {grade: G1}}]}"),
+                ("b.two", "when: {all: [{equals: {grade: G1}}, {equals: {site: lung}}]}"),
+                ("c.one", "when: {equals: {site: lung}}"),
+            ]
+        ),
+    )
+    with DurableEngine(book) as engine:
+        assert len(engine._rule_of) == 3
+        assert engine.fired_ids(Case(site="lung", grade="G1")) == {r.id for r in book.rules}
+        assert engine.fired_ids(Case(site="lung")) == {"a.one", "a.two", "c.one"}
+        assert engine.fired_ids(Case(site="colon", grade="G1")) == {"a.one", "a.two"}
+
+
+_SITES = [
+    "stomach",
+    "duodenum",
+    "ampulla",
+    "small_bowel",
+    "appendix",
+    "colon",
+    "rectum",
+    "pancreas",
+    "lung",
+    "thymus",
+    "thyroid",
+    "adrenal",
+    "pituitary",
+    "skin",
+]
+
+
+def _grouped_rule(tmp_path: Path, groups: int) -> Rulebook:
+    """One rule: `any` of `groups` `all` groups. With the guard's own group that is
+    groups + 2 groups, and durable-rules holds at most 15 in one rule."""
+    when = ", ".join(
+        f"{{all: [{{equals: {{site: {site}}}}}, {{not: {{equals: {{grade: G1}}}}}}]}}"
+        for site in _SITES[:groups]
+    )
+    return _book(tmp_path, _RULE.format(id="deep", when=f"when: {{any: [{when}]}}"))
+
+
+def test_a_rule_as_deeply_grouped_as_durable_rules_allows_works(tmp_path: Path) -> None:
+    book = _grouped_rule(tmp_path, 13)
+    with DurableEngine(book) as engine:
+        assert engine.fired_ids(Case(site="skin", grade="G2")) == set()
+        assert engine.fired_ids(Case(site="pancreas", grade="G2")) == {"deep"}
+
+
+def test_a_rule_too_deeply_grouped_for_durable_rules_is_refused_up_front(tmp_path: Path) -> None:
+    # Not durable-rules' bare "error code: 113" when the ruleset is created.
+    book = _grouped_rule(tmp_path, 14)
+    with pytest.raises(EngineLimitError, match=r"rule 'deep' \(rules.yaml\) nests too many"):
+        DurableEngine(book)
