@@ -1,0 +1,83 @@
+"""Every point is sourced and labelled educational, and every reason it gives is true.
+
+Checked on every class of the space (a plain loop) and on random cases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+
+from netaid import DISCLAIMER, Case, Discussion, discuss
+from netaid.strategies import cases
+from tests.property._support import PROPERTY, TODAY, _word, case_data, fields_read, fired
+from tests.property.conftest import Subject
+
+MAX_QUOTE_WORDS = 25
+
+
+def because_is_true(field: str | None, relation: str, values: tuple[str, ...], data: Any) -> bool:
+    """A reason read against the case's own data, relation by relation."""
+    if field is None:
+        return relation == "always"
+    actual = data[field]
+    if relation in ("includes", "excludes"):
+        return (values[0] in actual) == (relation == "includes")
+    word = _word(actual)
+    return {
+        "is": word in values,
+        "is_one_of": word in values,
+        "is_not": word not in values,
+        "is_none_of": word not in values,
+        "is_known": word != "unknown",
+        "is_unknown": word == "unknown",
+    }[relation]
+
+
+def check_discussion(subject: Subject, case: Case, discussion: Discussion) -> None:
+    data = case_data(case)
+    assert discussion.disclaimer == DISCLAIMER
+    # Every rule that fires is shown, as a point or (kind note) as a note; nothing else is.
+    shown = {p.id for p in discussion.points} | {n.id for n in discussion.notes}
+    assert shown == fired(subject.raw, case)
+    for item in (*discussion.points, *discussion.notes):
+        assert item.sources, f"{item.id} has no source"
+        for source in item.sources:
+            assert source.source_id in subject.rulebook.sources
+            assert source.publisher.strip()
+            assert source.section.strip()
+            assert 0 < len(source.quote.split()) <= MAX_QUOTE_WORDS
+        assert item.because, f"{item.id} gives no reason"
+        read = fields_read(subject.raw[item.id].get("when"))
+        for reason in item.because:
+            assert reason.text.strip()
+            assert because_is_true(reason.field, reason.relation, reason.values, data), (
+                f"{item.id}: '{reason.text}' is not true of {data}"
+            )
+            # A reason names a field the rule actually reads.
+            assert reason.field is None or reason.field in read, (item.id, reason)
+    for point in discussion.points:
+        assert point.educational_only is True
+        assert point.label == DISCLAIMER
+
+
+def test_every_class(subject: Subject) -> None:
+    for assignment, _ in subject.space.covering():
+        case = subject.space.case(assignment)
+        check_discussion(subject, case, discuss(case, engine=subject.engine, today=TODAY))
+
+
+@given(case=cases())
+@PROPERTY
+def test_random_cases(subject: Subject, case: Case) -> None:
+    check_discussion(subject, case, discuss(case, engine=subject.engine, today=TODAY))
+
+
+def test_a_false_reason_is_caught() -> None:
+    # The checker above must be able to fail.
+    data = {"stage": "regional", "metastases": ["liver"], "symptomatic": None}
+    assert not because_is_true("stage", "is", ("metastatic",), data)
+    assert not because_is_true("metastases", "excludes", ("liver",), data)
+    assert not because_is_true("symptomatic", "is_known", (), data)
+    assert because_is_true("symptomatic", "is_none_of", ("true", "false"), data)
