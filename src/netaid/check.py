@@ -22,32 +22,41 @@ How the class space is built, and why it is complete
    allows liver metastases).
 
 3. **Validity.** The check relies on two properties of the case model, proven exhaustively by
-   `tests/unit/test_check.py` over every combination of the fields it reads: replacing any
-   field of a valid case by its default (unknown, no, none) keeps it valid, and a case is
-   valid exactly when each pair of its atoms is compatible. Every class is still filtered with
-   `incompatibilities` itself, and a class that breaks the pairwise model stops the check
-   with an error instead of being silently mis-counted.
+   `tests/unit/test_check.py` over every combination of the fields it reads: a case is valid
+   exactly when each pair of its atoms is compatible, and no default value (unknown, no,
+   none) is part of an incompatible pair, so resetting fields to their defaults keeps a case
+   valid. The check still runs `incompatibilities` itself on every case it builds and stops
+   with a CheckError rather than mis-count if the case model ever breaks this.
 
-4. **Components.** Atoms are joined when they appear together in one condition, or when two
-   of their values are incompatible. Each connected component is independent of the others:
-   every rule reads the atoms of one component only, and validity never couples two
-   components. The joint space is the product of the components' spaces, so the check
-   enumerates each component on its own and combines the results exactly (a maximum over
-   the product is the sum of the maxima; two rules in different components fire together
-   when each fires somewhere).
+4. **Independent parts.** Two groups of rules that share no atom, and whose atoms no
+   incompatibility couples, can be decided separately: the space they see is the product of
+   their own spaces, and any class of one combines with any class of the other into a valid
+   case (pairwise validity, 3).
 
-5. **Classes.** Within a component, the space is split by Shannon expansion: pick the atom
-   read by most still-undecided rules, branch on its blocks, stop as soon as every rule of
-   the component is decided. Each leaf is a *class*: the cases that agree on the atoms
-   branched on (any value elsewhere), for which every rule of the component is constant. The
-   leaves partition the component's space, so every valid case lies in exactly one class of
-   each component, and its rules fire exactly as in the classes' representative (defaults for
-   the atoms not branched on), which is itself a valid case.
+5. **Classes, by AND/OR search.** The search picks the atom with the most neighbours (atoms
+   read with it, or coupled to it), branches on its blocks (skipping blocks incompatible
+   with what is already fixed), records the rules each branch decides, and splits the rules
+   still undecided into independent parts again, each searched on its own. It stops where
+   every rule is decided. Identical sub-searches (the same rules, the same fixed atoms they
+   depend on) are shared. A *class* takes one branch at every choice it reaches: it is the
+   set of cases that agree with it on the atoms it branched on, and every rule is constant
+   on it. A valid case follows exactly one branch at every choice (the block of its own
+   value), so it lies in exactly one class; and the class's representative (block
+   representatives, defaults for the atoms it never branched on) is itself a valid case on
+   which every rule fires exactly as on the original.
 
-Hence: for every valid case there is an enumerated class per component, and the combination of
-those classes is a valid case on which every rule of the rulebook fires exactly as on the
-original. The property suite checks this from the other side, against random cases and an
-independent evaluator of the rule files.
+   The number of classes multiplies across parts (560 million for the shipped rulebook),
+   but the search enumerates only its leaves (about a thousand), and every question the
+   check asks (does a rule ever fire, do two fire together, the most rules firing at once,
+   how many classes lack a treatment) is answered exactly by combining parts: sums and
+   maxima over branches, products and sums over parts. `ClassSpace.covering` gives a few
+   hundred cases that between them contain every leaf; the check runs them all through the
+   engine.
+
+Hence every valid case is equivalent, for every rule at once, to the representative of its
+class, and the classes partition the valid cases. `tests/unit/test_check.py` checks this
+against brute force; the property suite checks it against random cases and an independent
+evaluator of the rule files.
 """
 
 from __future__ import annotations
