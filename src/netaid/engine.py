@@ -24,6 +24,7 @@ defends against it and the test that proves the defence. In short:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import operator
@@ -477,6 +478,7 @@ class DurableEngine(Engine):
     """The durable-rules backend, driven through its C module on rulesets it owns."""
 
     _names = itertools.count()
+    _engines = itertools.count()
 
     def __init__(self, rulebook: Rulebook) -> None:
         import durable_rules_engine
@@ -500,7 +502,9 @@ class DurableEngine(Engine):
         groups = _merge_rulesets(
             plan_rulesets(rules[0] for _, rules in shared.values()), MAX_MATCH_PATHS
         )
-        # durable-rules knows each shared rule by a short name; action messages carry it.
+        # durable-rules knows each shared rule by a short name, unique to this engine (a
+        # ruleset of another engine could never pass for ours); action messages carry it.
+        serial = f"{next(self._engines):x}"
         self._rule_of: dict[str, tuple[str, ...]] = {}
         self._plan: list[list[Rule]] = []
         self._definitions: list[str] = []
@@ -509,7 +513,7 @@ class DurableEngine(Engine):
             members: list[Rule] = []
             for first in group:
                 test, rules = by_first[first.id]
-                name = f"{len(self._rule_of):x}"
+                name = f"{serial}.{len(self._rule_of):x}"
                 self._rule_of[name] = tuple(r.id for r in rules)
                 definition[name] = {"all": [{"m": test}]}
                 members.extend(rules)
@@ -526,17 +530,16 @@ class DurableEngine(Engine):
         return tuple(tuple(r.id for r in group) for group in self._plan)
 
     def _build(self) -> None:
+        """Create every C ruleset, or none: `_handles` is only ever complete or empty."""
+        handles: list[int] = []
         try:
             for definition in self._definitions:
                 name = f"netaid_{next(self._names)}"
-                self._handles.append(self._c.create_ruleset(name, definition))
+                handles.append(self._c.create_ruleset(name, definition))
         except Exception as exc:
-            _delete_rulesets(self._c, self._handles)
+            _delete_rulesets(self._c, handles)
             raise EngineError(f"durable-rules refused the rulebook: {exc}") from exc
-
-    def _reset(self) -> None:
-        _delete_rulesets(self._c, self._handles)
-        self._build()
+        self._handles.extend(handles)
 
     def close(self) -> None:
         with self._lock:
@@ -547,13 +550,18 @@ class DurableEngine(Engine):
         with self._lock:
             if not self._finalizer.alive:
                 raise EngineError("engine is closed")
+            if not self._handles:  # an earlier rebuild failed: never evaluate on nothing
+                self._build()
             try:
                 fired: set[str] = set()
                 for handle in self._handles:
                     self._run(handle, fact, fired.update)
                 return frozenset(fired)
             except Exception as exc:
-                self._reset()
+                # Whatever state the C engine is in, none of it is used again.
+                _delete_rulesets(self._c, self._handles)
+                with contextlib.suppress(EngineError):
+                    self._build()  # or on the next call
                 if isinstance(exc, EngineError):
                     raise
                 raise EngineError(f"durable-rules failed while evaluating the case: {exc}") from exc
@@ -592,4 +600,7 @@ class DurableEngine(Engine):
 
 def _delete_rulesets(c_module: Any, handles: list[int]) -> None:
     while handles:
-        c_module.delete_ruleset(handles.pop())
+        handle = handles.pop()
+        # A handle already gone (or never valid) has nothing left to free.
+        with contextlib.suppress(c_module.error):
+            c_module.delete_ruleset(handle)
