@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.failed else EXIT_OK
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
 def _ids(ids: tuple[str, ...] | list[str]) -> str:
     return ", ".join(ids) if ids else "none"
 
@@ -60,11 +64,12 @@ def _gap_lines(gap: Gap, indent: str) -> list[str]:
 def format_text(report: CheckReport) -> str:
     out: list[str] = []
     add = out.append
-    add(f"netaid check: rulebook {report.rulebook_version}, {report.rules} rules")
+    add(f"netaid check: rulebook {report.rulebook_version}, {_n(report.rules, 'rule')}")
     add(
-        f"class space: {report.classes:,} classes (valid cases every rule treats alike), "
-        f"enumerated as {report.leaves:,} search leaves in {report.parts} independent parts; "
-        f"{report.covering_cases:,} cases cover every leaf"
+        f"class space: {_n(report.classes, 'class', 'classes')} (valid cases every rule treats "
+        f"alike), enumerated as {_n(report.leaves, 'search leaf', 'search leaves')} in "
+        f"{_n(report.parts, 'independent part')}; every leaf is in one of "
+        f"{_n(report.covering_cases, 'covering case')}"
     )
     add(
         "  values the rules tell apart: "
