@@ -302,6 +302,7 @@ class ClassSpace:
         self._bad = dict(bad)
         self._root = root
         self._index = {atom: i for i, atom in enumerate(atoms)}
+        self._covering: list[tuple[Assignment, frozenset[str]]] | None = None
 
     # -- construction --
 
@@ -395,8 +396,10 @@ class ClassSpace:
     def covering(self) -> list[tuple[Assignment, frozenset[str]]]:
         """Classes that between them contain every leaf of the search: each with the rules
         (and probes) that hold on it. Independent parts are zipped, the shorter ones cycled."""
-        memo: dict[int, list[tuple[Assignment, frozenset[str]]]] = {}
-        return _cover_branch(self._root, memo)
+        if self._covering is None:
+            memo: dict[int, list[tuple[Assignment, frozenset[str]]]] = {}
+            self._covering = _cover_branch(self._root, memo)
+        return list(self._covering)
 
     def fired(self, values: Mapping[str, str | frozenset[str]]) -> frozenset[str]:
         """The rules (and probes) that hold for a case, read off the class it belongs to."""
@@ -506,6 +509,8 @@ class ClassSpace:
                 scalars.append(f"{name} include {', '.join(has)} but not {', '.join(hasnt)}")
             elif has:
                 scalars.append(f"{name} include {', '.join(has)}")
+            elif len(hasnt) == 1:
+                scalars.append(f"{name} do not include {hasnt[0]}")
             else:
                 scalars.append(f"{name} include none of {', '.join(hasnt)}")
         return "; ".join(scalars) or "any case"
