@@ -26,6 +26,7 @@ test: $(BIN)/netaid
 	@if [ -d "$(CORPUS)" ]; then $(BIN)/netaid lint --corpus $(CORPUS); \
 	elif [ -n "$$CI" ]; then echo "lint: no corpus at $(CORPUS): CI must check quotes"; exit 1; \
 	else echo "lint: no corpus at $(CORPUS); quotes not checked"; fi
+	$(BIN)/netaid check
 	$(BIN)/python -m pytest -q -m "not slow"
 
 clean:

@@ -38,7 +38,7 @@ __all__ = ["cases", "invalid_cases"]
 _FREE_TEXT = ("title", "notes")
 _INSTALL = (
     "netaid.strategies needs Hypothesis, which is not installed: "
-    "pip install 'hypothesis>=6.100' (or install netaid with its 'test' extra)"
+    "pip install 'netaid[strategies]' (or 'hypothesis>=6.100')"
 )
 
 ViewValue = str | frozenset[str]
