@@ -366,6 +366,15 @@ class _Loader:
             if rule is not None:
                 rules.append(rule)
         for rule in rules:
+            for i, example in enumerate(rule.examples):
+                for other in (*example.produces, *example.not_produces):
+                    if other not in first_file:
+                        self.problem(
+                            rule.file,
+                            f"example names unknown rule {other!r}",
+                            rule.id,
+                            f"examples[{i}]",
+                        )
             for other in rule.excludes:
                 if other not in first_file:
                     self.problem(rule.file, f"excludes unknown rule {other!r}", rule.id, "excludes")

@@ -141,6 +141,10 @@ def test_condition_problems_are_located(
         (_rule("urgency: high"), "urgency: Input should be"),
         (_rule().replace("id: r.one", "id: 'Bad Id'"), "String should match pattern"),
         (_rule("examples: [{case: {site: brain}}]"), "example case is not valid"),
+        (
+            _rule("examples: [{case: {site: lung}, produces: [r.nothing]}]"),
+            "example names unknown rule 'r.nothing'",
+        ),
     ],
 )
 def test_rule_problems_are_named(tmp_path: Path, body: str, message: str) -> None:
