@@ -20,8 +20,8 @@ demo: $(BIN)/netaid
 	$(BIN)/netaid discuss $(EXAMPLE)
 
 test: $(BIN)/netaid
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 	@if [ -d "$(CORPUS)" ]; then $(BIN)/netaid lint --corpus $(CORPUS); \
 	elif [ -n "$$CI" ]; then echo "lint: no corpus at $(CORPUS): CI must check quotes"; exit 1; \
