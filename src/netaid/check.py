@@ -853,11 +853,10 @@ class ExampleResult:
     index: int
     missing: tuple[str, ...]
     unexpected: tuple[str, ...]
-    unknown: tuple[str, ...]
 
     @property
     def passed(self) -> bool:
-        return not (self.missing or self.unexpected or self.unknown)
+        return not (self.missing or self.unexpected)
 
 
 @dataclass(frozen=True)
@@ -957,7 +956,7 @@ class CheckReport:
         }
 
 
-_EX_LISTS = ("missing", "unexpected", "unknown")
+_EX_LISTS = ("missing", "unexpected")
 
 
 def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT) -> CheckReport:
@@ -1129,17 +1128,15 @@ def _differential(
 
 
 def _run_examples(rulebook: Rulebook, engine: Engine) -> Iterator[ExampleResult]:
-    known = {r.id for r in rulebook.rules}
+    # The loader has already refused examples naming rules that do not exist.
     for rule in rulebook.rules:
         for n, example in enumerate(rule.examples):
             fired = engine.fired_ids(Case.model_validate(example.case))
-            named = [*example.produces, *example.not_produces]
             yield ExampleResult(
                 rule=rule.id,
                 index=n,
-                missing=tuple(p for p in example.produces if p in known and p not in fired),
+                missing=tuple(p for p in example.produces if p not in fired),
                 unexpected=tuple(p for p in example.not_produces if p in fired),
-                unknown=tuple(p for p in named if p not in known),
             )
 
 

@@ -127,7 +127,6 @@ def format_text(report: CheckReport) -> str:
             for label, ids in (
                 ("missing", e.missing),
                 ("unexpected", e.unexpected),
-                ("unknown ids", e.unknown),
             )
             if ids
         ]
