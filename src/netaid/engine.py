@@ -116,10 +116,11 @@ class Engine(ABC):
         """The ids of the rules whose conditions hold for the case."""
 
     def evaluate(self, case: Case) -> Evaluation:
+        fired_ids = self.fired_ids(case)
         values = case_values(case)
         fired: dict[str, tuple[Reason, ...]] = {}
         unconditional = self._unconditional
-        for rule_id in sorted(self.fired_ids(case)):
+        for rule_id in sorted(fired_ids):
             why = unconditional.get(rule_id) or reasons(
                 self.rulebook.rule(rule_id).condition, values
             )
