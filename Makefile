@@ -29,5 +29,14 @@ test: $(BIN)/netaid
 	$(BIN)/netaid check
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# Prints every figure of docs/performance.md; the discuss_many part (200,000 cases at 1 and
+# 2 processes) takes a while: BENCH_FLAGS="--many 20000" shortens it.
+bench: $(BIN)/netaid
+	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
+
+# The tests marked slow: the 1,000,000-evaluation soak, gigabyte inputs, loader limits.
+soak: $(BIN)/netaid
+	$(BIN)/python -m pytest -q -m slow
+
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
