@@ -455,16 +455,22 @@ def _connectives(test: Mapping[str, Any]) -> int:
 def _merge_rulesets(groups: Sequence[Sequence[Rule]], budget: int) -> list[list[Rule]]:
     """Merge whole rulesets of a plan while the merged ruleset provably stays in budget."""
     domains = _schema().domains
+
+    def fits(rules: Sequence[Rule]) -> bool:
+        network = _alpha_network(_rule_test(r) for r in rules)
+        return (
+            len(rules) <= _MAX_RULES
+            and _capacity_problem(network) is None
+            and _stack_need(network, domains) <= budget
+        )
+
+    everything = [rule for group in groups for rule in group]
+    if len(groups) > 1 and fits(everything):
+        return [everything]
     merged: list[list[Rule]] = []
     for group in sorted(groups, key=len, reverse=True):
         for target in merged:
-            candidate = [*target, *group]
-            network = _alpha_network(_rule_test(r) for r in candidate)
-            if (
-                len(candidate) <= _MAX_RULES
-                and _capacity_problem(network) is None
-                and _stack_need(network, domains) <= budget
-            ):
+            if fits([*target, *group]):
                 target.extend(group)
                 break
         else:
