@@ -17,10 +17,8 @@ then only refers to it; the parent keeps what each worker sent.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import itertools
 import os
-import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -207,6 +205,9 @@ class _Sender:
         self.shared: dict[object, int] = {}
 
     def dumps(self, results: list[Discussion | _Failure]) -> _Payload:
+        import io
+        import pickle
+
         new: list[tuple[int, object]] = []
 
         def persistent_id(obj: object) -> int | None:
@@ -234,6 +235,9 @@ class _Receiver:
         self.shared: dict[int, dict[int, object]] = {}
 
     def load(self, payload: _Payload) -> list[Discussion | _Failure]:
+        import io
+        import pickle
+
         pid, new, body = payload
         known = self.shared.setdefault(pid, {})
         known.update(pickle.loads(new))
