@@ -38,9 +38,9 @@ from types import MappingProxyType
 from typing import Any
 
 from netaid._conditions import (
-    Always,
     Reason,
     holds,
+    leaves,
     match_paths,
     reasons,
     set_member_key,
@@ -83,6 +83,8 @@ _HASH_ID = 926444256
 _HASH_SID = 3593476751
 _HASH_FORWARD = 739185624
 
+_MAX_KNOWN_REASONS = 100_000  # (rule, values read) pairs an engine remembers reasons for
+
 _GUARD_KEY = "_"
 _GUARD_VALUE = "c"
 _SID = "0"
@@ -104,12 +106,13 @@ class Engine(ABC):
 
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
-        # The reasons of a rule without a condition are the same for every case.
-        self._unconditional = {
-            r.id: reasons(r.condition, {})
+        # Reasons are a function of the values of the fields a condition reads, so they are
+        # kept per rule and those values (the same few combinations recur case after case).
+        self._reads = {
+            r.id: tuple(sorted({leaf.field for leaf in leaves(r.condition)}))
             for r in rulebook.rules
-            if isinstance(r.condition, Always)
         }
+        self._reasons: dict[tuple[str, tuple[object, ...]], tuple[Reason, ...]] = {}
 
     @abstractmethod
     def fired_ids(self, case: Case) -> frozenset[str]:
@@ -118,16 +121,20 @@ class Engine(ABC):
     def evaluate(self, case: Case) -> Evaluation:
         fired_ids = self.fired_ids(case)
         values = case_values(case)
+        known, reads = self._reasons, self._reads
         fired: dict[str, tuple[Reason, ...]] = {}
-        unconditional = self._unconditional
         for rule_id in sorted(fired_ids):
-            why = unconditional.get(rule_id) or reasons(
-                self.rulebook.rule(rule_id).condition, values
-            )
-            if not why:
-                raise EngineError(
-                    f"engine fired rule {rule_id!r} but its condition does not hold for this case"
-                )
+            key = (rule_id, tuple([values[name] for name in reads[rule_id]]))
+            why = known.get(key)
+            if why is None:
+                why = reasons(self.rulebook.rule(rule_id).condition, values)
+                if not why:
+                    raise EngineError(
+                        f"engine fired rule {rule_id!r} but its condition does not hold "
+                        "for this case"
+                    )
+                if len(known) < _MAX_KNOWN_REASONS:
+                    known[key] = why
             fired[rule_id] = why
         return Evaluation(MappingProxyType(fired))
 
@@ -224,7 +231,7 @@ class _FactSchema:
                 sets.append((name, members))
                 continue
             key = next(names)
-            codes = {value: string.ascii_letters[i] for i, value in enumerate(spec.values)}
+            codes = {value: _short_name(i) for i, value in enumerate(spec.values)}
             self.keys[name], self.codes[name] = key, codes
             self.domains[key] = tuple(codes.values())
             # Raw attribute values as `case_values` reads them: enum members (or None for

@@ -21,7 +21,7 @@ from netaid import (
     Rulebook,
     Syndrome,
 )
-from netaid._conditions import match_paths
+from netaid._conditions import match_paths, reasons
 from netaid.case import case_fields, case_values
 from netaid.engine import (
     MATCH_STACK_SIZE,
@@ -455,3 +455,16 @@ def test_a_rule_too_deeply_grouped_for_durable_rules_is_refused_up_front(tmp_pat
     book = _grouped_rule(tmp_path, 14)
     with pytest.raises(EngineLimitError, match=r"rule 'deep' \(rules.yaml\) nests too many"):
         DurableEngine(book)
+
+
+def test_remembered_reasons_are_the_reasons_of_each_case(mini_rulebook: Rulebook) -> None:
+    # Reasons are kept per rule and the values of the fields it reads: check each evaluation
+    # against reasons worked out afresh for that very case.
+    with DurableEngine(mini_rulebook) as engine:
+        for case in CASES[:3_000]:
+            values = case_values(case)
+            evaluation = engine.evaluate(case)
+            assert set(evaluation.fired) == engine.fired_ids(case)
+            for rule_id, why in evaluation.fired.items():
+                assert why == reasons(mini_rulebook.rule(rule_id).condition, values)
+        assert 0 < len(engine._reasons) < 3_000 * len(mini_rulebook)
