@@ -83,7 +83,7 @@ _HASH_ID = 926444256
 _HASH_SID = 3593476751
 _HASH_FORWARD = 739185624
 
-_MAX_KNOWN_REASONS = 100_000  # (rule, values read) pairs an engine remembers reasons for
+_MAX_KNOWN_REASONS = 20_000  # (rule, values read) pairs an engine remembers reasons for
 
 _GUARD_KEY = "_"
 _GUARD_VALUE = "c"
