@@ -113,7 +113,10 @@ class BatchReader:
 
     @property
     def position(self) -> int:
-        return self._file.tell()
+        try:
+            return self._file.tell()
+        except OSError:
+            return 0  # a pipe has no position (and size 0): progress then counts rows only
 
     def close(self) -> None:
         self._file.close()

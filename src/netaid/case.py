@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from netaid._yaml import load_yaml
 from netaid.errors import CaseError, FieldProblem
 
 __all__ = [
@@ -133,6 +134,9 @@ def _sorted_list(members: frozenset[StrEnum]) -> list[str]:
 MetastasisSet = Annotated[frozenset[Metastasis], PlainSerializer(_sorted_list)]
 SyndromeSet = Annotated[frozenset[Syndrome], PlainSerializer(_sorted_list)]
 InheritedSet = Annotated[frozenset[Inherited], PlainSerializer(_sorted_list)]
+
+#: Far more than any case needs (title and notes included); bounds what a reader holds.
+MAX_CASE_CHARS = 1024 * 1024
 
 _DISTANT = frozenset({Metastasis.LIVER, Metastasis.BONE, Metastasis.LUNG, Metastasis.OTHER})
 
@@ -366,9 +370,19 @@ def load_case(source: str | Path) -> Case:
     """Read a case from a YAML or JSON file, or from standard input when source is "-"."""
     origin = "<stdin>" if str(source) == "-" else str(source)
     try:
-        text = sys.stdin.read() if str(source) == "-" else Path(source).read_text("utf-8")
+        if str(source) == "-":
+            text = sys.stdin.read(MAX_CASE_CHARS + 1)
+        else:
+            with Path(source).open(encoding="utf-8") as file:
+                text = file.read(MAX_CASE_CHARS + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError([FieldProblem("(file)", f"cannot read: {exc}")], origin=origin) from None
+    if len(text) > MAX_CASE_CHARS:
+        # A case is a few hundred bytes: stop reading rather than hold a huge input in memory.
+        raise CaseError(
+            [FieldProblem("(file)", f"longer than {MAX_CASE_CHARS:,} characters; not a case")],
+            origin=origin,
+        )
     return case_from_mapping(_parse(text, origin), origin=origin)
 
 
@@ -376,11 +390,12 @@ def _parse(text: str, origin: str) -> object:
     try:
         if origin.endswith(".json"):
             return json.loads(text)
-        return yaml.load(text, Loader=_SafeLoader)
+        return load_yaml(text)
+    except RecursionError:
+        raise CaseError(
+            [FieldProblem("(file)", "nested too deeply to be a case")], origin=origin
+        ) from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise CaseError(
             [FieldProblem("(file)", f"not valid YAML or JSON: {exc}")], origin=origin
         ) from None
-
-
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

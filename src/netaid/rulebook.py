@@ -31,6 +31,7 @@ from netaid._conditions import (
     reasons,
     witness,
 )
+from netaid._yaml import load_yaml
 from netaid.case import Case, case_values
 from netaid.errors import RulebookError, RuleProblem
 
@@ -49,6 +50,10 @@ __all__ = [
 ]
 
 MAX_QUOTE_WORDS = 25
+#: A rule file is a few tens of kilobytes; anything this large is a mistake, not a rulebook.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Past this, more messages about the same file help nobody.
+MAX_PROBLEMS_PER_FILE = 100
 SOURCES_FILE = "sources.yaml"
 
 
@@ -338,18 +343,27 @@ class _Loader:
 
     def _read(self, path: Path, model: type[_M]) -> _M | None:
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as file:
+                raw = file.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                self.problem(path.name, f"larger than {MAX_FILE_BYTES:,} bytes; not read")
+                return None
             self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
-            data = yaml.load(raw.decode("utf-8"), Loader=_StrictLoader)
+            data = load_yaml(raw.decode("utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.problem(path.name, f"cannot read as YAML: {exc}")
             return None
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            for error in exc.errors():
+            errors = exc.errors()
+            for error in errors[:MAX_PROBLEMS_PER_FILE]:
                 rule_id, location = _locate(data, error["loc"])
                 self.problem(path.name, error["msg"], rule_id, location)
+            if len(errors) > MAX_PROBLEMS_PER_FILE:
+                self.problem(
+                    path.name, f"and {len(errors) - MAX_PROBLEMS_PER_FILE:,} more problems"
+                )
             return None
 
     def _compile(
@@ -463,26 +477,3 @@ def _locate(data: object, loc: tuple[int | str, ...]) -> tuple[str | None, str |
         else:
             path += f".{part}" if path else str(part)
     return rule_id, path or None
-
-
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"found duplicate key {key!r}",
-                key_node.start_mark,
-            )
-        mapping[key] = loader.construct_object(value_node, deep=True)
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -173,11 +173,6 @@ def test_files_that_are_not_cases(tmp_path: Path, content: bytes, field: str, su
     assert field in fields or fields == {"(file)"}, fields
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case.py reads YAML with the stock safe loader, which keeps the last of repeated "
-    "keys; the rulebook's loader refuses them (see the issue 6 report)",
-)
 def test_a_field_given_twice_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "case.yaml"
     path.write_bytes(b"site: pancreas\nsite: colon\n")

@@ -176,12 +176,6 @@ def test_the_command_line_streams_a_gigabyte_batch(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.py: BatchReader.position calls tell(), which fails on a pipe, so the "
-    "command line ends a batch read from a pipe with an internal error (see the issue 6 "
-    "report)",
-)
 def test_the_command_line_reads_a_batch_from_a_pipe(tmp_path: Path) -> None:
     fifo = tmp_path / "big.jsonl"
     os.mkfifo(fifo)
@@ -214,12 +208,6 @@ def test_a_gigabyte_of_valid_rows_streams_through(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-@pytest.mark.xfail(
-    strict=True,
-    reason="case.py's load_case reads a whole case file (or standard input) into memory "
-    "before parsing; a case is a few kilobytes, so it should refuse to read past a limit "
-    "(see the issue 6 report)",
-)
 def test_a_gigabyte_single_case_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     fifo = tmp_path / "case.yaml"
     os.mkfifo(fifo)

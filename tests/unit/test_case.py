@@ -184,3 +184,28 @@ def test_field_specs_cover_every_rule_readable_field() -> None:
     assert specs["symptomatic"].kind == "tristate"
     assert specs["carcinoid_heart_disease"].kind == "flag"
     assert specs["cell_type"].values[-1] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("site: &s lung\ntitle: *s\n", "aliases"),
+        ("site: lung\nnotes: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 64"),
+        ("site: lung\nsite: colon\n", "found duplicate key 'site'"),
+        ("site: lung\nnotes: " + "n" * (1024 * 1024) + "\n", "longer than 1,048,576"),
+    ],
+)
+def test_case_files_beyond_the_readers_limits_are_refused(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(content)
+    with pytest.raises(CaseError, match=message):
+        load_case(path)
+
+
+def test_deeply_nested_json_is_a_case_error(tmp_path: Path) -> None:
+    path = tmp_path / "case.json"
+    path.write_text('{"site": "lung", "notes": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(CaseError, match="nested too deeply"):
+        load_case(path)
