@@ -95,9 +95,10 @@ def _in_process(
     try:
         for number, case in enumerate(cases, start=1):
             try:
-                yield discuss(case, engine=engine, today=day)
+                discussion = discuss(case, engine=engine, today=day)
             except NetaidError as exc:
                 raise _Failure.of(number, exc).error() from exc
+            yield discussion
     finally:
         if rulebook is not None:
             engine.close()
