@@ -81,10 +81,15 @@ from netaid._conditions import (
     Not,
     compile_condition,
     leaves,
-    match_paths,
 )
 from netaid.case import Case, case_fields, incompatibilities
-from netaid.engine import MAX_MATCH_PATHS, DurableEngine, Engine, PythonEngine, plan_rulesets
+from netaid.engine import (
+    MAX_MATCH_PATHS,
+    DurableEngine,
+    Engine,
+    PythonEngine,
+    match_stack_need,
+)
 from netaid.errors import EngineError, EngineLimitError, NetaidError
 from netaid.rulebook import Kind, Rule, Rulebook
 
@@ -106,8 +111,8 @@ __all__ = [
     "view_of",
 ]
 
-#: durable-rules' C engine fails (error 303, state corrupt) when one fact matches more than
-#: 64 alpha nodes at once; see /work/shared/notes/durable-rules.md and `netaid.engine`.
+#: durable-rules' C engine fails (error 303, state corrupt) when one fact fills more than 64
+#: entries of its match stack; see docs/engine.md and `netaid.engine.MATCH_STACK_SIZE`.
 ENGINE_MATCH_LIMIT = 64
 
 Values: TypeAlias = dict[str, "str | frozenset[str]"]
@@ -838,12 +843,18 @@ class Conflict:
 
 @dataclass(frozen=True)
 class RulesetLoad:
-    """How much of one engine ruleset a single case can light up."""
+    """How much of one engine ruleset a single case can light up.
+
+    Rules with the same condition are one durable-rules rule (`DurableEngine.layout`), so
+    `durable_rules` and `max_firing` count those, as durable-rules' limits do. `stack_need`
+    is the most match-stack entries any valid case can fill (`match_stack_need`).
+    """
 
     index: int
     rules: int
-    node_bound: int
+    durable_rules: int
     max_firing: int
+    stack_need: int
     case: dict[str, Any]
 
 
@@ -939,7 +950,7 @@ class CheckReport:
             "unconditional": list(self.unconditional),
             "engine": {
                 "match_limit": self.match_limit,
-                "max_match_paths": MAX_MATCH_PATHS,
+                "stack_budget": MAX_MATCH_PATHS,
                 "max_firing": self.max_firing,
                 "rulesets": [vars(r) for r in self.rulesets],
                 "problems": list(self.limit_problems),
@@ -974,15 +985,16 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
 
     limit_problems: list[str] = []
     engine: Engine
+    layout: tuple[tuple[tuple[str, ...], ...], ...] = ()
     try:
-        plan = plan_rulesets(rulebook.rules)
-        engine = DurableEngine(rulebook)
+        durable = DurableEngine(rulebook)
     except EngineLimitError as exc:
         limit_problems.append(str(exc))
-        plan = []
         engine = PythonEngine(rulebook)
+    else:
+        engine, layout = durable, durable.layout
     with engine:
-        loads = _ruleset_loads(space, plan, engine, match_limit, limit_problems)
+        loads = _ruleset_loads(space, rulebook, layout, engine, match_limit, limit_problems)
         engine_problems = _differential(space, covering, engine)
         examples = tuple(_run_examples(rulebook, engine))
 
@@ -1068,27 +1080,30 @@ def _gap(space: ClassSpace, rulebook: Rulebook, names: Sequence[str]) -> Gap:
 
 def _ruleset_loads(
     space: ClassSpace,
-    plan: Sequence[Sequence[Rule]],
+    rulebook: Rulebook,
+    layout: Sequence[Sequence[Sequence[str]]],
     engine: Engine,
     match_limit: int,
     problems: list[str],
 ) -> tuple[RulesetLoad, ...]:
     loads = []
-    for n, group in enumerate(plan):
-        ids = [r.id for r in group]
-        most, assignment = space.max_together(ids)
-        node_bound = sum(match_paths(r.condition) for r in group)
+    for n, shared in enumerate(layout):
+        # One rule stands for each durable-rules rule: those sharing it fire with it.
+        firsts = [ids[0] for ids in shared]
+        most, assignment = space.max_together(firsts)
+        stack_need = match_stack_need(rulebook.rule(i) for i in firsts)
         case = space.case(assignment)
-        loads.append(RulesetLoad(n, len(ids), node_bound, most, _dump(case)))
+        rules = sum(len(ids) for ids in shared)
+        loads.append(RulesetLoad(n, rules, len(firsts), most, stack_need, _dump(case)))
         if most > match_limit:
             problems.append(
-                f"ruleset {n}: {most} rules fire together for one case; the engine's limit "
-                f"is {match_limit}"
+                f"ruleset {n}: {most} durable-rules rules fire together for one case; the "
+                f"engine's limit is {match_limit}"
             )
-        if node_bound > MAX_MATCH_PATHS:
+        if stack_need > match_limit:
             problems.append(
-                f"ruleset {n}: {node_bound} match paths, more than the {MAX_MATCH_PATHS} "
-                "the engine packs into one ruleset"
+                f"ruleset {n}: one case can fill {stack_need} entries of the match stack; "
+                f"the engine's limit is {match_limit}"
             )
         # The case that loads this ruleset most, through the real engine: it must not fail
         # and must agree with the class space.

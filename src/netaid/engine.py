@@ -520,6 +520,7 @@ class DurableEngine(Engine):
         # ruleset of another engine could never pass for ours); action messages carry it.
         serial = f"{next(self._engines):x}"
         self._rule_of: dict[str, tuple[str, ...]] = {}
+        self._layout: list[tuple[tuple[str, ...], ...]] = []
         self._plan: list[list[Rule]] = []
         self._definitions: list[str] = []
         for group in groups:
@@ -531,6 +532,7 @@ class DurableEngine(Engine):
                 self._rule_of[name] = tuple(r.id for r in rules)
                 definition[name] = {"all": [{"m": test}]}
                 members.extend(rules)
+            self._layout.append(tuple(self._rule_of[name] for name in definition))
             self._plan.append(members)
             self._definitions.append(json.dumps(definition, separators=(",", ":")))
         self._handles: list[int] = []
@@ -542,6 +544,12 @@ class DurableEngine(Engine):
     def plan(self) -> tuple[tuple[str, ...], ...]:
         """The rule ids of each C ruleset."""
         return tuple(tuple(r.id for r in group) for group in self._plan)
+
+    @property
+    def layout(self) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        """Per C ruleset, its durable-rules rules: the ids of the rules sharing each one's
+        condition. durable-rules' limits count these, not netaid's rules."""
+        return tuple(self._layout)
 
     def _build(self) -> None:
         """Create every C ruleset, or none: `_handles` is only ever complete or empty."""

@@ -345,7 +345,11 @@ def test_mini_rulebook_passes(mini_rulebook: Rulebook) -> None:
     assert report.redundant == ()
     assert report.limit_problems == ()
     assert report.engine_problems == ()
-    assert report.max_firing == 7  # every rule but surgery for localized disease
+    # Every rule but surgery for localized disease: 7 rules, of which the two without a
+    # condition are one durable-rules rule.
+    assert report.max_firing == 6
+    (load,) = report.rulesets
+    assert (load.rules, load.durable_rules) == (8, 7)
     # grade G1, against unknown, changes the grade question and the poorly-differentiated flag.
     assert report.coverage["grade"]["G1"] == ("question.grade_known", "note.flag.poorly_low_grade")
     assert report.coverage["grade"]["unknown"] == ()
@@ -458,7 +462,23 @@ def test_failing_examples_are_reported(tmp_path: Path) -> None:
 def test_a_breached_limit_fails(mini_rulebook: Rulebook) -> None:
     report = check_rulebook(mini_rulebook, match_limit=3)
     assert report.failed
-    assert "7 rules fire together" in report.limit_problems[0]
+    assert "6 durable-rules rules fire together" in report.limit_problems[0]
+    stack_need = report.rulesets[0].stack_need
+    assert f"fill {stack_need} entries of the match stack" in report.limit_problems[1]
+
+
+def test_the_reported_load_is_that_of_the_rulesets_the_engine_builds(rulebook: Rulebook) -> None:
+    from netaid.engine import DurableEngine, match_stack_need
+
+    report = check_rulebook(rulebook)
+    with DurableEngine(rulebook) as engine:
+        layout = engine.layout
+    assert len(report.rulesets) == len(layout)
+    for load, shared in zip(report.rulesets, layout, strict=True):
+        assert load.rules == sum(len(ids) for ids in shared)
+        assert load.durable_rules == len(shared)
+        assert load.stack_need == match_stack_need(rulebook.rule(ids[0]) for ids in shared)
+        assert load.max_firing <= load.durable_rules
 
 
 def test_a_rule_too_big_for_the_engine_is_a_finding(tmp_path: Path) -> None:

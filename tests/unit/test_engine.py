@@ -338,6 +338,22 @@ def test_the_shipped_rulebook_stays_within_the_budget(engine: DurableEngine) -> 
         assert match_stack_need(engine.rulebook.rule(r) for r in group) <= MAX_MATCH_PATHS
 
 
+def test_the_layout_shares_a_durable_rule_only_between_equal_conditions(
+    engine: DurableEngine,
+) -> None:
+    rulebook = engine.rulebook
+    layout = engine.layout
+    assert [tuple(r for ids in ruleset for r in ids) for ruleset in layout] == [
+        tuple(group) for group in engine.plan
+    ]
+    firsts = [ids[0] for ruleset in layout for ids in ruleset]
+    conditions = [rulebook.rule(first).condition for first in firsts]
+    assert len(set(conditions)) == len(conditions)  # a condition is one durable-rules rule
+    for ruleset in layout:
+        for ids in ruleset:
+            assert {rulebook.rule(r).condition for r in ids} == {rulebook.rule(ids[0]).condition}
+
+
 def test_the_shipped_rulebook_agrees_with_plain_python(engine: DurableEngine) -> None:
     reference = PythonEngine(engine.rulebook)
     for case in CASES[:3_000]:

@@ -108,15 +108,17 @@ def format_text(report: CheckReport) -> str:
     verdict = "BREACHED" if report.limit_problems else "within it"
     if worst is not None:
         add(
-            f"engine load: at most {worst.max_firing} rules fire together in one ruleset "
-            f"(ruleset {worst.index}); the engine's limit is {report.match_limit}: {verdict}"
+            f"engine load: at most {worst.max_firing} durable-rules rules fire together in one "
+            f"ruleset (ruleset {worst.index}); the engine's limit is {report.match_limit}: "
+            f"{verdict}"
         )
     else:
         add(f"engine load: no rulesets; the engine's limit is {report.match_limit}: {verdict}")
     for load in report.rulesets:
         add(
-            f"  ruleset {load.index}: {load.rules} rules, {load.node_bound} match paths, "
-            f"at most {load.max_firing} fire together, e.g. {_case(load.case)}"
+            f"  ruleset {load.index}: {load.rules} rules as {load.durable_rules} durable-rules "
+            f"rules, at most {load.max_firing} fire together, match stack need "
+            f"{load.stack_need} of {report.match_limit}, e.g. {_case(load.case)}"
         )
     out.extend(f"  - {p}" for p in report.limit_problems)
     failing = report.failing_examples
