@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,18 @@ FIXTURES = TESTS / "fixtures"
 MINI_RULES = FIXTURES / "mini"
 #: The source documents live beside the repository, never inside it.
 CORPUS = REPO.parent / "shared" / "seeds"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs with the rule-file cache on, but in a folder of its own: tests never
+    # write into the user's cache, and every run starts from an empty one.
+    os.environ["NETAID_CACHE_DIR"] = tempfile.mkdtemp(prefix="netaid-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = os.environ.pop("NETAID_CACHE_DIR", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ Educational only — not medical advice.
 
 from netaid._api import default_engine, discuss
 from netaid._parallel import discuss_many
+from netaid._version import __version__ as __version__
 from netaid.case import (
     Case,
     CellType,
@@ -35,8 +36,6 @@ from netaid.errors import (
 )
 from netaid.render import FORMATS, render
 from netaid.rulebook import Category, Kind, Rule, Rulebook, Therapy, Urgency, load_rulebook
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DISCLAIMER",

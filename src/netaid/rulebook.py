@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from netaid._cache import cached_parse
 from netaid._conditions import (
     Condition,
     ConditionError,
@@ -272,6 +273,10 @@ def default_rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
+def _parse_yaml(raw: bytes) -> Any:
+    return load_yaml(raw.decode("utf-8"))
+
+
 def load_rulebook(directory: str | Path | None = None) -> Rulebook:
     """Load and check every rule file of a rulebook folder, all or nothing."""
     root = Path(directory) if directory is not None else default_rules_dir()
@@ -349,7 +354,7 @@ class _Loader:
                 self.problem(path.name, f"larger than {MAX_FILE_BYTES:,} bytes; not read")
                 return None
             self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
-            data = load_yaml(raw.decode("utf-8"))
+            data = cached_parse(raw, _parse_yaml)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.problem(path.name, f"cannot read as YAML: {exc}")
             return None

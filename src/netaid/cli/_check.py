@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netaid.check import CheckReport, Gap, check_rulebook
 from netaid.cli._common import EXIT_FINDINGS, EXIT_OK
 from netaid.rulebook import load_rulebook
+
+if TYPE_CHECKING:
+    from netaid.check import CheckReport, Gap
 
 FORMATS = ("text", "json")
 _GAPS_SHOWN = 3
@@ -31,6 +33,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from netaid.check import check_rulebook  # loaded only when asked for: it is large
+
     report = check_rulebook(load_rulebook(args.rules))
     if args.format == "json":
         sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from netaid.discussion import Discussion
 from netaid.render._common import (
@@ -21,9 +19,14 @@ from netaid.render._common import (
 )
 from netaid.render._worksheet import worksheet
 
+if TYPE_CHECKING:
+    import jinja2
+
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # only when a template is rendered: it is most of the CLI's start-up
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("netaid", "templates"),
         # Every template this environment loads is HTML: escape everything, always.

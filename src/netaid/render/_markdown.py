@@ -3,8 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from netaid.discussion import Discussion
 from netaid.render._common import (
@@ -19,6 +18,9 @@ from netaid.render._common import (
     urgency_tag,
 )
 from netaid.render._worksheet import worksheet
+
+if TYPE_CHECKING:
+    import jinja2
 
 # Backslash-escaping any ASCII punctuation is a no-op in CommonMark, so we escape every
 # character that starts inline markup or raw HTML anywhere in a line, plus "#" (a trailing
@@ -59,6 +61,8 @@ def _escape_block_start(match: re.Match[str]) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # only when a template is rendered: it is most of the CLI's start-up
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("netaid", "templates"),
         autoescape=False,  # Markdown, not HTML: every value goes through the `md` filters
