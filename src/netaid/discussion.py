@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import threading
+import weakref
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -199,25 +201,71 @@ def _point(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Point:
     )
 
 
+def _note(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Note:
+    return Note(
+        id=rule.id,
+        title=rule.title,
+        text=rule.text,
+        because=_because(reasons),
+        sources=tuple(_source_ref(c, today) for c in rule.citations),
+    )
+
+
+_Key: TypeAlias = tuple[str, tuple[Reason, ...], dt.date]
+
+#: Points and notes remembered per rulebook. A point depends only on its rule, the reasons it
+#: fired for and the day (which sources are past review), and cases share most points: 1,000
+#: varied cases hold about 200 distinct ones. Points are frozen, so sharing them is safe.
+MEMO_SIZE = 4_096
+
+
+_memo_lock = threading.Lock()
+_memos: dict[int, tuple[weakref.ref[Rulebook], dict[_Key, Point | Note]]] = {}
+
+
+def _memo_of(rulebook: Rulebook) -> dict[_Key, Point | Note]:
+    """The points and notes built for this rulebook, forgotten with it."""
+    # Keyed by identity (hashing a rulebook hashes every rule); the weak reference both frees
+    # the memo with the rulebook and tells a reused id from the rulebook it belonged to.
+    key = id(rulebook)
+    with _memo_lock:
+        found = _memos.get(key)
+        if found is not None and found[0]() is rulebook:
+            return found[1]
+        memo: dict[_Key, Point | Note] = {}
+
+        def forget(ref: weakref.ref[Rulebook]) -> None:
+            # No lock: this runs wherever the rulebook happens to be freed.
+            if _memos.get(key, (None,))[0] is ref:
+                _memos.pop(key, None)
+
+        _memos[key] = (weakref.ref(rulebook, forget), memo)
+        return memo
+
+
 def build_discussion(
     case: Case, rulebook: Rulebook, evaluation: Evaluation, *, today: dt.date
 ) -> Discussion:
+    memo = _memo_of(rulebook)
     points: list[Point] = []
     notes: list[Note] = []
     for rule_id, reasons in evaluation.fired.items():
-        rule = rulebook.rule(rule_id)
-        if rule.kind is Kind.NOTE:
-            notes.append(
-                Note(
-                    id=rule.id,
-                    title=rule.title,
-                    text=rule.text,
-                    because=_because(reasons),
-                    sources=tuple(_source_ref(c, today) for c in rule.citations),
-                )
+        key = (rule_id, reasons, today)
+        built = memo.get(key)
+        if built is None:
+            rule = rulebook.rule(rule_id)
+            built = (
+                _note(rule, reasons, today)
+                if rule.kind is Kind.NOTE
+                else _point(rule, reasons, today)
             )
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()  # rare, and simpler than tracking recency for ~200 hot points
+            memo[key] = built
+        if isinstance(built, Note):
+            notes.append(built)
         else:
-            points.append(_point(rule, reasons, today))
+            points.append(built)
     return Discussion(
         case=case,
         points=tuple(sorted(points, key=_order)),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +13,7 @@ import netaid
 from netaid import DISCLAIMER, Case, CaseError, DurableEngine, Kind
 from netaid._conditions import reason_holds
 from netaid.case import case_values
-from tests.conftest import random_cases
+from tests.conftest import MINI_RULES, random_cases
 
 RICH = Case(
     site="lung",
@@ -99,3 +102,54 @@ def test_discuss_accepts_a_mapping_and_names_bad_fields(mini_engine: DurableEngi
 def test_json_output_round_trips(mini_engine: DurableEngine) -> None:
     d = netaid.discuss(RICH, engine=mini_engine)
     assert netaid.Discussion.model_validate_json(d.model_dump_json()) == d
+
+
+# --- points are built once per rulebook, rule, reasons and day ---
+
+
+def test_remembered_points_are_those_built_afresh(engine: DurableEngine) -> None:
+    import netaid.discussion as discussion
+
+    cases = random_cases(300, seed=41)
+    warm = [netaid.discuss(c, engine=engine, cache=False) for c in cases]
+    assert len(discussion._memo_of(engine.rulebook)) > 0
+    for case, remembered in zip(cases, warm, strict=True):
+        discussion._memos.clear()
+        assert netaid.discuss(case, engine=engine, cache=False) == remembered
+
+
+def test_an_edited_rulebook_never_gets_the_old_points(tmp_path: Path) -> None:
+    shutil.copytree(MINI_RULES, tmp_path / "rules")
+    case = Case(site="colon", stage="localized")
+    rules = tmp_path / "rules" / "rules.yaml"
+    for n in range(3):  # old rulebooks are freed, so a new one may well reuse an old id
+        with DurableEngine(netaid.load_rulebook(tmp_path / "rules")) as engine:
+            d = netaid.discuss(case, engine=engine, cache=False)
+        last = d.points[-1]
+        if n:
+            assert last.title == f"Edited {n}"
+        text = rules.read_text().replace(f"title: {last.title}", f"title: Edited {n + 1}", 1)
+        rules.write_text(text)
+        gc.collect()
+
+
+def test_the_memo_goes_with_its_rulebook(tmp_path: Path) -> None:
+    import netaid.discussion as discussion
+
+    rulebook = netaid.load_rulebook(MINI_RULES)
+    with DurableEngine(rulebook) as engine:
+        netaid.discuss(RICH, engine=engine, cache=False)
+    key = id(rulebook)
+    assert key in discussion._memos
+    del rulebook, engine
+    gc.collect()
+    assert key not in discussion._memos
+
+
+def test_the_memo_is_bounded(engine: DurableEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import netaid.discussion as discussion
+
+    monkeypatch.setattr(discussion, "MEMO_SIZE", 50)
+    for case in random_cases(200, seed=43):
+        netaid.discuss(case, engine=engine, cache=False)
+        assert len(discussion._memo_of(engine.rulebook)) <= 50
