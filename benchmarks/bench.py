@@ -277,11 +277,11 @@ def memory(rulebook: netaid.Rulebook, cases: list[Case]) -> None:
     say(f"- {before:.2f} MB → {after:.2f} MB: {after - before:+.2f} MB (target < 2 MB)")
 
 
-def _median_run(argv: list[str], runs: int) -> float:
+def _median_run(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -305,8 +305,17 @@ print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4]))
 
 def cli(runs: int) -> None:
     python = str(BIN / "python")
+    # An installed wheel is byte-compiled by pip; an editable install writes its bytecode on
+    # first use, unless PYTHONDONTWRITEBYTECODE is set (as on some CI machines). Compile it
+    # here so every contender starts from bytecode, as pydantic and PyYAML do.
+    subprocess.run(
+        [python, "-m", "compileall", "-q", str(Path(netaid.__file__).parent)], check=True
+    )
+    discuss_argv = [str(BIN / "netaid"), "discuss", str(EXAMPLE)]
+    subprocess.run(discuss_argv, check=True, stdout=subprocess.DEVNULL)  # fills the rule cache
     baseline = _median_run([python, "-c", "import pydantic, yaml, durable.engine"], runs)
-    command = _median_run([str(BIN / "netaid"), "discuss", str(EXAMPLE)], runs)
+    command = _median_run(discuss_argv, runs)
+    uncached = _median_run(discuss_argv, runs, env={**os.environ, "NETAID_CACHE_DIR": ""})
     import_only = _median_run([python, "-c", "import netaid.cli"], runs)
     phases = []
     for _ in range(runs):
@@ -326,6 +335,7 @@ def cli(runs: int) -> None:
             "baseline_s": round(baseline, 3),
             "netaid_discuss_s": round(command, 3),
             "ratio": round(command / baseline, 2),
+            "netaid_discuss_without_rule_cache_s": round(uncached, 3),
             "import_netaid_cli_s": round(import_only, 3),
             "phases_s": {n: round(v, 4) for n, v in medians.items()},
         },
@@ -334,6 +344,7 @@ def cli(runs: int) -> None:
     say(f'- baseline `python -c "import pydantic, yaml, durable.engine"`: {baseline:.3f} s')
     say(f"- `netaid discuss {EXAMPLE.relative_to(REPO)}`: {command:.3f} s")
     say(f"- ratio: {command / baseline:.2f} (target < 2)")
+    say(f"- the same with the rule-file cache off (NETAID_CACHE_DIR=''): {uncached:.3f} s")
     say(f'- `python -c "import netaid.cli"` alone: {import_only:.3f} s')
     say("- in-process phases: " + ", ".join(f"{n} {v * 1000:.0f} ms" for n, v in medians.items()))
 
