@@ -200,22 +200,13 @@ def cold(
         p50, p99 = _percentile(latencies[name], 0.5), _percentile(latencies[name], 0.99)
         say(f"| {name} | {rate:,.0f} | {p50:,.0f} | {p99:,.0f} |")
         result[name] = {"cases_per_s": round(rate), "p50_us": round(p50), "p99_us": round(p99)}
-    ratio = statistics.median(
-        d / p
-        for d, p in zip(
-            rates["durable-rules engine (fired_ids)"],
-            rates["PythonEngine (fired_ids)"],
-            strict=True,
-        )
-    )
-    ratio_compiled = statistics.median(
-        d / p
-        for d, p in zip(
-            rates["durable-rules engine (fired_ids)"],
-            rates["generated Python function"],
-            strict=True,
-        )
-    )
+
+    def engine_over(other: str) -> float:
+        pairs = zip(rates["durable-rules engine (fired_ids)"], rates[other], strict=True)
+        return statistics.median(d / p for d, p in pairs)
+
+    ratio = engine_over("PythonEngine (fired_ids)")
+    ratio_compiled = engine_over("generated Python function")
     result["ratio_vs_PythonEngine"] = round(ratio, 2)
     result["ratio_vs_generated"] = round(ratio_compiled, 2)
     say(

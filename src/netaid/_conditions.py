@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -279,9 +279,12 @@ Relation: TypeAlias = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Reason:
-    """One fact about the case that made a condition true."""
+class Reason(NamedTuple):
+    """One fact about the case that made a condition true.
+
+    A named tuple rather than a dataclass: reasons are dictionary keys on the hot path of
+    every discussion, and a tuple hashes and compares in C.
+    """
 
     field: str | None
     relation: Relation

@@ -22,7 +22,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from netaid._api import default_engine, discuss
 from netaid.case import Case
@@ -199,52 +199,89 @@ _day: dt.date | None = None
 _sender: _Sender | None = None
 
 
+# A discussion crosses the process boundary as its case, its points and notes (each a number
+# the worker sent in full once before, or in full where the worker's table is full), its day
+# and its rulebook version. Pickling whole discussions cost more than evaluating them.
+_Part: TypeAlias = "int | Point | Note"
+_Sent: TypeAlias = "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str] | _Failure"
+
+
 class _Sender:
-    """Pickles results, sending each distinct point or note in full only once."""
+    """Sends each distinct point or note object in full only once."""
 
     def __init__(self) -> None:
-        self.shared: dict[object, int] = {}
+        # By identity, not equality: hashing a point hashes all its fields, and discussions
+        # built by one worker share their point objects (`netaid.discussion` builds each
+        # point once). Each object is kept, so its id cannot be reused for another.
+        self.shared: dict[int, tuple[int, Point | Note]] = {}
 
     def dumps(self, results: list[Discussion | _Failure]) -> _Payload:
-        import io
         import pickle
 
-        new: list[tuple[int, object]] = []
+        new: list[tuple[int, Point | Note]] = []
 
-        def persistent_id(obj: object) -> int | None:
-            if type(obj) is not Point and type(obj) is not Note:
-                return None
-            ref = self.shared.get(obj)
-            if ref is None:
-                if len(self.shared) >= _MAX_SHARED:
-                    return None
-                ref = self.shared[obj] = len(self.shared)
-                new.append((ref, obj))
+        def part(obj: Point | Note) -> _Part:
+            known = self.shared.get(id(obj))
+            if known is not None:
+                return known[0]
+            if len(self.shared) >= _MAX_SHARED:
+                return obj
+            ref = len(self.shared)
+            self.shared[id(obj)] = (ref, obj)
+            new.append((ref, obj))
             return ref
 
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.persistent_id = persistent_id  # type: ignore[method-assign]
-        pickler.dump(results)
-        return os.getpid(), pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL), buffer.getvalue()
+        sent: list[_Sent] = [
+            result
+            if isinstance(result, _Failure)
+            else (
+                result.case,
+                tuple(part(p) for p in result.points),
+                tuple(part(n) for n in result.notes),
+                result.as_of,
+                result.rulebook_version,
+            )
+            for result in results
+        ]
+        protocol = pickle.HIGHEST_PROTOCOL
+        return os.getpid(), pickle.dumps(new, protocol), pickle.dumps(sent, protocol)
 
 
 class _Receiver:
-    """Unpickles results, resolving references to what each worker sent before."""
+    """Rebuilds discussions, resolving the numbers each worker sent objects under."""
 
     def __init__(self) -> None:
-        self.shared: dict[int, dict[int, object]] = {}
+        self.shared: dict[int, dict[int, Point | Note]] = {}
 
     def load(self, payload: _Payload) -> list[Discussion | _Failure]:
-        import io
         import pickle
 
         pid, new, body = payload
         known = self.shared.setdefault(pid, {})
         known.update(pickle.loads(new))
-        unpickler = pickle.Unpickler(io.BytesIO(body))
-        unpickler.persistent_load = known.__getitem__  # type: ignore[method-assign]
-        results: list[Discussion | _Failure] = unpickler.load()
+        sent: list[_Sent] = pickle.loads(body)
+        results: list[Discussion | _Failure] = []
+        for item in sent:
+            if isinstance(item, _Failure):
+                results.append(item)
+                continue
+            case, points, notes, as_of, version = item
+            # Every part was validated when the worker built it: construct, do not re-check.
+            results.append(
+                Discussion.model_construct(
+                    case=case,
+                    points=cast(
+                        "tuple[Point, ...]",
+                        tuple(known[p] if isinstance(p, int) else p for p in points),
+                    ),
+                    notes=cast(
+                        "tuple[Note, ...]",
+                        tuple(known[n] if isinstance(n, int) else n for n in notes),
+                    ),
+                    rulebook_version=version,
+                    as_of=as_of,
+                )
+            )
         return results
 
 

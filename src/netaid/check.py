@@ -216,24 +216,16 @@ def _eval3(node: _Node, assign: Sequence[int]) -> bool | None:
         index, truth = payload
         block = assign[index]
         return None if block < 0 else bool(truth[block])
-    if op == "all":
+    if op in ("all", "any"):
+        decisive = op == "any"  # one true member decides `any`, one false member `all`
         undecided = False
         for child in payload:
             value = _eval3(child, assign)
-            if value is False:
-                return False
+            if value is decisive:
+                return decisive
             if value is None:
                 undecided = True
-        return None if undecided else True
-    if op == "any":
-        undecided = False
-        for child in payload:
-            value = _eval3(child, assign)
-            if value is True:
-                return True
-            if value is None:
-                undecided = True
-        return None if undecided else False
+        return None if undecided else not decisive
     if op == "not":
         value = _eval3(payload, assign)
         return None if value is None else not value

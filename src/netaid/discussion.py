@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -113,11 +113,12 @@ class Discussion(_Frozen):
         return frozenset(t for p in self.points for t in p.therapies)
 
 
+_OrderKey: TypeAlias = tuple[int, int, int, str]
 _KIND_ORDER = [Kind.WARNING, Kind.TREATMENT, Kind.TEST, Kind.QUESTION, Kind.SUPPORT, Kind.CONTEXT]
 _URGENCY_ORDER = [Urgency.URGENT, Urgency.WARNING, Urgency.INFO]
 
 
-def _order(point: Point) -> tuple[int, int, int, str]:
+def _order(point: Point) -> _OrderKey:
     # Urgent warnings lead; after them the fixed kind order, more urgent first, then by id.
     urgent_warning = point.kind is Kind.WARNING and point.urgency is Urgency.URGENT
     return (
@@ -212,6 +213,8 @@ def _note(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Note:
 
 
 _Key: TypeAlias = tuple[str, tuple[Reason, ...], dt.date]
+# What is remembered of a point or note: its place in the order, and itself.
+_Built: TypeAlias = tuple[_OrderKey, Point | Note]
 
 #: Points and notes remembered per rulebook. A point depends only on its rule, the reasons it
 #: fired for and the day (which sources are past review), and cases share most points: 1,000
@@ -220,10 +223,10 @@ MEMO_SIZE = 4_096
 
 
 _memo_lock = threading.Lock()
-_memos: dict[int, tuple[weakref.ref[Rulebook], dict[_Key, Point | Note]]] = {}
+_memos: dict[int, tuple[weakref.ref[Rulebook], dict[_Key, _Built]]] = {}
 
 
-def _memo_of(rulebook: Rulebook) -> dict[_Key, Point | Note]:
+def _memo_of(rulebook: Rulebook) -> dict[_Key, _Built]:
     """The points and notes built for this rulebook, forgotten with it."""
     # Keyed by identity (hashing a rulebook hashes every rule); the weak reference both frees
     # the memo with the rulebook and tells a reused id from the rulebook it belonged to.
@@ -232,7 +235,7 @@ def _memo_of(rulebook: Rulebook) -> dict[_Key, Point | Note]:
         found = _memos.get(key)
         if found is not None and found[0]() is rulebook:
             return found[1]
-        memo: dict[_Key, Point | Note] = {}
+        memo: dict[_Key, _Built] = {}
 
         def forget(ref: weakref.ref[Rulebook]) -> None:
             # No lock: this runs wherever the rulebook happens to be freed.
@@ -247,29 +250,36 @@ def build_discussion(
     case: Case, rulebook: Rulebook, evaluation: Evaluation, *, today: dt.date
 ) -> Discussion:
     memo = _memo_of(rulebook)
-    points: list[Point] = []
-    notes: list[Note] = []
+    points: list[tuple[_OrderKey, Point]] = []
+    notes: list[tuple[str, Note]] = []
     for rule_id, reasons in evaluation.fired.items():
         key = (rule_id, reasons, today)
         built = memo.get(key)
         if built is None:
             rule = rulebook.rule(rule_id)
-            built = (
-                _note(rule, reasons, today)
-                if rule.kind is Kind.NOTE
-                else _point(rule, reasons, today)
-            )
+            if rule.kind is Kind.NOTE:
+                built = ((0, 0, 0, rule.id), _note(rule, reasons, today))
+            else:
+                point = _point(rule, reasons, today)
+                built = (_order(point), point)
             if len(memo) >= MEMO_SIZE:
                 memo.clear()  # rare, and simpler than tracking recency for ~200 hot points
             memo[key] = built
-        if isinstance(built, Note):
-            notes.append(built)
+        order, item = built
+        if isinstance(item, Note):
+            notes.append((item.id, item))
         else:
-            points.append(built)
+            points.append((order, item))
+    points.sort(key=_by_key)
+    notes.sort(key=_by_key)
     return Discussion(
         case=case,
-        points=tuple(sorted(points, key=_order)),
-        notes=tuple(sorted(notes, key=lambda n: n.id)),
+        points=tuple(p for _, p in points),
+        notes=tuple(n for _, n in notes),
         rulebook_version=f"{rulebook.version}+{rulebook.fingerprint}",
         as_of=today,
     )
+
+
+def _by_key(item: tuple[Any, object]) -> Any:
+    return item[0]

@@ -39,18 +39,24 @@ def _feed(fifo: Path, chunks: Iterator[bytes]) -> threading.Thread:
     return thread
 
 
-def _junk_lines(total: int, valid_every: int, header: bytes = b"") -> Iterator[bytes]:
-    """`total` bytes of lines over 1 MiB each (too long to be a row), with a valid row after
-    every `valid_every` of them."""
-    line = b"x" * ((1 << 20) + 4096) + b"\n"
+def _junk_lines(
+    total: int,
+    valid_every: int,
+    *,
+    header: bytes = b"",
+    junk: bytes = b"x" * ((1 << 20) + 4096) + b"\n",
+    row: bytes = ROW + b"\n",
+) -> Iterator[bytes]:
+    """`total` bytes of `junk` lines over 1 MiB each (too long to be a row), with a valid
+    `row` after every `valid_every` of them."""
     yield header
     written, count = 0, 0
     while written < total:
-        yield line
-        written += len(line)
+        yield junk
+        written += len(junk)
         count += 1
         if count % valid_every == 0:
-            yield ROW + b"\n"
+            yield row
 
 
 _READER = textwrap.dedent(
@@ -111,15 +117,14 @@ def test_a_gigabyte_batch_streams_through_in_constant_memory(tmp_path: Path, kin
 
 
 def _csv_lines(total: int, valid_every: int) -> Iterator[bytes]:
-    line = b'"' + b"x" * ((1 << 20) + 4094) + b'",\n'
-    yield b"site,notes\n"
-    written, count = 0, 0
-    while written < total:
-        yield line
-        written += len(line)
-        count += 1
-        if count % valid_every == 0:
-            yield b"pancreas,short\n"
+    """The same for CSV: each long line is one quoted cell."""
+    return _junk_lines(
+        total,
+        valid_every,
+        header=b"site,notes\n",
+        junk=b'"' + b"x" * ((1 << 20) + 4094) + b'",\n',
+        row=b"pancreas,short\n",
+    )
 
 
 _CLI = textwrap.dedent(
