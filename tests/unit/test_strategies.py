@@ -102,8 +102,14 @@ def test_every_value_is_reachable() -> None:
             seen.update((name, m) for m in members)
         return False  # never satisfied: find() keeps drawing
 
+    # Derandomised: a random run of a few hundred draws can miss one of 21 sites by chance,
+    # which would make this test flaky rather than wrong.
     with pytest.raises(NoSuchExample):
-        find(cases(), record, settings=settings(database=None, max_examples=800))
+        find(
+            cases(),
+            record,
+            settings=settings(database=None, max_examples=2000, derandomize=True),
+        )
     every = {(name, v) for name, spec in case_fields().items() for v in spec.values}
     assert every - seen == set()
 
