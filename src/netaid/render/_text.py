@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 
 from netaid.case import Case
@@ -20,8 +19,23 @@ from netaid.render._worksheet import worksheet
 _WIDTH = 88
 
 
-def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
+def _wrap(text: str, indent: str, first: str | None = None) -> list[str]:
+    # A greedy fill on whitespace: textwrap's hyphen-aware splitting cost more than the rest of
+    # the text renderer together (about 500 wraps a discussion), and a word longer than a line
+    # (a URL in a tutor's notes) is better left whole than cut.
+    words = text.split()
+    if not words:
+        return [indent if first is None else first]
+    lines = []
+    line = (indent if first is None else first) + words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) <= _WIDTH:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = indent + word
+    lines.append(line)
+    return lines
 
 
 # Control characters in a case's free text could drive the reader's terminal (escape
@@ -91,9 +105,7 @@ def _render_student(discussion: Discussion) -> str:
     out += _case_lines(sheet.case)
     out += ["", "QUESTIONS TO WORK THROUGH", "-------------------------"]
     for q in sheet.questions:
-        out += textwrap.wrap(
-            q.text, _WIDTH, initial_indent=f"{q.number}. ", subsequent_indent="    "
-        )
+        out += _wrap(q.text, "    ", first=f"{q.number}. ")
     out += ["", "DOCUMENTS TO READ", "-----------------"]
     for doc in sheet.documents:
         review = capfirst(doc.reviewed_as_stated)
