@@ -268,14 +268,29 @@ def memory(rulebook: netaid.Rulebook, cases: list[Case]) -> None:
     say(f"- {before:.2f} MB → {after:.2f} MB: {after - before:+.2f} MB (target < 2 MB)")
 
 
-def _median_run(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
-    times = []
+def _interleaved_medians(
+    commands: dict[str, tuple[list[str], dict[str, str] | None]], runs: int
+) -> dict[str, float]:
+    # Round-robin, so a burst of load on a shared machine slows every contender alike instead
+    # of skewing the ratio.
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, (argv, env) in commands.items():
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
+
+# The floor for any command built on pydantic models: the baseline plus one trivial model class,
+# whose creation imports pydantic's model machinery, pydantic.types, annotated_types and the
+# plugin loader's importlib.metadata.
+_ONE_MODEL = """
+import pydantic, yaml, durable.engine
+from pydantic import BaseModel
+class One(BaseModel):
+    x: int
+"""
 
 _PHASES = """
 import json, time
@@ -304,10 +319,19 @@ def cli(runs: int) -> None:
     )
     discuss_argv = [str(BIN / "netaid"), "discuss", str(EXAMPLE)]
     subprocess.run(discuss_argv, check=True, stdout=subprocess.DEVNULL)  # fills the rule cache
-    baseline = _median_run([python, "-c", "import pydantic, yaml, durable.engine"], runs)
-    command = _median_run(discuss_argv, runs)
-    uncached = _median_run(discuss_argv, runs, env={**os.environ, "NETAID_CACHE_DIR": ""})
-    import_only = _median_run([python, "-c", "import netaid.cli"], runs)
+    whole = _interleaved_medians(
+        {
+            "baseline": ([python, "-c", "import pydantic, yaml, durable.engine"], None),
+            "command": (discuss_argv, None),
+            "uncached": (discuss_argv, {**os.environ, "NETAID_CACHE_DIR": ""}),
+            "import_only": ([python, "-c", "import netaid.cli"], None),
+            "one_model": ([python, "-c", _ONE_MODEL], None),
+        },
+        runs,
+    )
+    baseline, command = whole["baseline"], whole["command"]
+    uncached, import_only = whole["uncached"], whole["import_only"]
+    one_model = whole["one_model"]
     phases = []
     for _ in range(runs):
         done = subprocess.run(
@@ -328,15 +352,20 @@ def cli(runs: int) -> None:
             "ratio": round(command / baseline, 2),
             "netaid_discuss_without_rule_cache_s": round(uncached, 3),
             "import_netaid_cli_s": round(import_only, 3),
+            "baseline_plus_one_model_s": round(one_model, 3),
             "phases_s": {n: round(v, 4) for n, v in medians.items()},
         },
     )
-    say(f"\n## Command line (median of {runs} runs, whole processes)")
+    say(f"\n## Command line (median of {runs} interleaved runs, whole processes)")
     say(f'- baseline `python -c "import pydantic, yaml, durable.engine"`: {baseline:.3f} s')
     say(f"- `netaid discuss {EXAMPLE.relative_to(REPO)}`: {command:.3f} s")
     say(f"- ratio: {command / baseline:.2f} (target < 2)")
     say(f"- the same with the rule-file cache off (NETAID_CACHE_DIR=''): {uncached:.3f} s")
     say(f'- `python -c "import netaid.cli"` alone: {import_only:.3f} s')
+    say(
+        f"- the baseline plus one trivial pydantic model class: {one_model:.3f} s "
+        f"({one_model / baseline:.2f}× the baseline)"
+    )
     say("- in-process phases: " + ", ".join(f"{n} {v * 1000:.0f} ms" for n, v in medians.items()))
 
 
@@ -375,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "--many", type=int, default=200_000, help="cases for discuss_many (0: skip)"
     )
     parser.add_argument("--warm-calls", type=int, default=200_000)
-    parser.add_argument("--cli-runs", type=int, default=10)
+    parser.add_argument("--cli-runs", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 

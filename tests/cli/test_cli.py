@@ -172,3 +172,14 @@ def test_the_installed_command_never_shows_a_traceback_for_bad_input() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "grade:" in result.stderr
+
+
+def test_python_dash_m_netaid_is_the_same_command_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "netaid", "discuss", *MINI, "--site", "lung", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["case"]["site"] == "lung"
