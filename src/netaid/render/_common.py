@@ -106,6 +106,17 @@ def _all_refs(discussion: Discussion) -> Iterator[SourceRef]:
         yield from note.sources
 
 
+#: The short flag every citation of a source past its stated next review carries, next to its
+#: reference number. The sources list gives the full dates.
+STALE_FLAG = "possibly out of date"
+
+
+def citation_flag(ref: SourceRef) -> str:
+    """What a citation shows after its reference number: `STALE_FLAG` when the source's stated
+    next review had passed on the discussion's date, else nothing."""
+    return STALE_FLAG if ref.possibly_out_of_date else ""
+
+
 def review_text(ref: SourceRef) -> str:
     text = ref.reviewed_as_stated
     if ref.possibly_out_of_date and ref.next_review:

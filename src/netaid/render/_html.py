@@ -11,6 +11,7 @@ from netaid.render._common import (
     INTRO,
     capfirst,
     case_summary,
+    citation_flag,
     cited_sections,
     cited_sources,
     review_text,
@@ -37,7 +38,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["capfirst"] = capfirst
-    env.globals.update(review_text=review_text, intro=INTRO)
+    env.globals.update(review_text=review_text, citation_flag=citation_flag, intro=INTRO)
     return env
 
 

@@ -10,6 +10,7 @@ from netaid.render._common import (
     INTRO,
     capfirst,
     case_summary,
+    citation_flag,
     cited_sections,
     cited_sources,
     review_text,
@@ -74,7 +75,9 @@ def _environment() -> jinja2.Environment:
     env.filters["md"] = markdown_escape
     env.filters["md_block"] = markdown_escape_block
     env.filters["capfirst"] = capfirst
-    env.globals.update(review_text=review_text, urgency_tag=urgency_tag, intro=INTRO)
+    env.globals.update(
+        review_text=review_text, citation_flag=citation_flag, urgency_tag=urgency_tag, intro=INTRO
+    )
     return env
 
 

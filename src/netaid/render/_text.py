@@ -4,10 +4,11 @@ import re
 from collections.abc import Sequence
 
 from netaid.case import Case
-from netaid.discussion import Discussion
+from netaid.discussion import Discussion, SourceRef
 from netaid.render._common import (
     capfirst,
     case_summary,
+    citation_flag,
     cited_sources,
     review_text,
     sections,
@@ -57,6 +58,12 @@ def _case_lines(case: Case) -> list[str]:
     return out
 
 
+def _ref(ref: SourceRef, numbers: dict[str, int]) -> str:
+    """A citation's reference number, flagged when its source is possibly out of date."""
+    flag = citation_flag(ref)
+    return f"[{numbers[ref.source_id]}]" + (f" ({flag})" if flag else "")
+
+
 def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
     if audience == "student":
         return _render_student(discussion)
@@ -74,16 +81,14 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap("Why: " + "; ".join(b.text for b in point.because), "    ")
             for ref in point.sources:
                 side = f" {ref.says.rstrip('.')}:" if ref.says else ""
-                out += _wrap(
-                    f'[{numbers[ref.source_id]}] {ref.section}:{side} "{ref.quote}"', "    "
-                )
+                out += _wrap(f'{_ref(ref, numbers)} {ref.section}:{side} "{ref.quote}"', "    ")
     if discussion.notes:
         out += ["", "NOTES ON WHAT THE DOCUMENTS COVER", "-" * 33]
         for note in discussion.notes:
             out += _wrap(f"* {note.title}", "")
             out += _wrap(note.text, "    ")
             out += _wrap(f"Note {note.id}", "    ")
-            refs = ", ".join(f"[{numbers[r.source_id]}]" for r in note.sources)
+            refs = ", ".join(_ref(r, numbers) for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
     out += ["", "SOURCES", "-------"]
     for ref in cited_sources(discussion):
