@@ -89,6 +89,10 @@ NO_WW_SYMPTOMS = (
     "Macmillan: watchful waiting only if a NET spreads but is not causing symptoms; this "
     "one causes symptoms"
 )
+NO_WW_SYMPTOMS_UNKNOWN = (
+    "Macmillan: watchful waiting 'If a NET spreads but is not causing symptoms'; whether this "
+    "tumour causes symptoms is not given"
+)
 NO_WW_LOCALIZED = (
     "Macmillan: watchful waiting only if a NET spreads but is not causing symptoms; this "
     "one has not spread"
@@ -608,6 +612,34 @@ EXPECTED: dict[str, Example] = {
                 "note.gap.endocrine_organ_sites",
                 "Frankly Speaking and City of Hope only name the adrenal gland as a NET site",
             ),
+        ),
+    ),
+    "small-bowel-liver-metastases-stage-not-given.yaml": Example(
+        must=(
+            point(
+                "question.stage_unknown",
+                "City of Hope: 'Diagnostic testing is used by doctors to determine the stage'; "
+                "the stage is not given",
+            ),
+            cat("somatostatin_analogue", SSA_SPREAD),
+            cat("targeted_therapy", TARGETED),
+            cat("chemotherapy", CHEMO),
+            cat("prrt", PRRT),
+            cat("immunotherapy", IMMUNO_METASTATIC),
+            cat("debulking_surgery", DEBULKING),
+            ther("mesenteric_resection", MESENTERIC),
+            ther("hepatic_artery_embolisation", LIVER),
+            ther("sirt", LIVER),
+            ther("radiofrequency_ablation", RFA_LIVER),
+            point(
+                "support.advanced_symptom_control",
+                "Macmillan: for advanced cancer there are different ways to control symptoms; "
+                "liver metastases are distant spread, so metastatic disease",
+            ),
+        ),
+        must_not=(
+            cat("watchful_waiting", NO_WW_SYMPTOMS_UNKNOWN),
+            cat("syndrome_control", NO_HORMONE_STATED),
         ),
     ),
     "small-bowel-completely-removed.yaml": Example(
