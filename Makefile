@@ -34,7 +34,7 @@ test: $(BIN)/netaid
 bench: $(BIN)/netaid
 	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
 
-# The tests marked slow: the 1,000,000-evaluation soak, gigabyte inputs, loader limits.
+# The tests marked slow: the 1,000,000-evaluation soak and the gigabyte batch stream.
 soak: $(BIN)/netaid
 	$(BIN)/python -m pytest -q -m slow
 

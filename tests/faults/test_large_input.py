@@ -211,7 +211,7 @@ def test_a_gigabyte_of_valid_rows_streams_through(tmp_path: Path) -> None:
     assert growth < MAX_GROWTH_KB
 
 
-@pytest.mark.slow
+# Not slow: the case file is refused after its first megabytes, which is the point.
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_gigabyte_single_case_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     fifo = tmp_path / "case.yaml"

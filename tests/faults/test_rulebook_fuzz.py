@@ -318,14 +318,12 @@ def _laughs(level: int) -> str:
     return f"&x{level} {{any: [{_laughs(level - 1)}, {copies}]}}"
 
 
-@pytest.mark.slow
 def test_an_aliased_condition_does_not_multiply_work(tmp_path: Path) -> None:
     # A valid condition of 10**7 leaves, written in a few hundred bytes.
     text = ORIGINAL[RULES].decode().replace("    when:\n", f"    when: {_laughs(7)}\n    x:\n", 1)
     assert _load_in_child(tmp_path, text.encode(), timeout=30) == "RulebookError"
 
 
-@pytest.mark.slow
 def test_a_huge_file_of_bad_rules_fails_fast(tmp_path: Path) -> None:
     content = b"rules:\n" + b"  - junk: [1, 2, 3]\n" * 500_000
     assert _load_in_child(tmp_path, content, timeout=30) == "RulebookError"
