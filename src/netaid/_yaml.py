@@ -1,19 +1,23 @@
-"""Reading untrusted YAML (rule files, case files) with limits.
+"""Reading untrusted YAML (rule files, case files) with limits, and JSON without repeated keys.
 
 PyYAML's safe loader still has three failure modes that matter for a library which must answer
 bad input with its own error: very deep nesting makes its C composer overflow the stack (a
 segfault) and its Python composer raise RecursionError; aliases let a few hundred bytes expand
 into millions of nodes; and a repeated key silently keeps the last value. The event stream is
 checked first, cheaply, so the composer only ever sees documents within the limits.
+
+Python's json module also keeps the last of a repeated key without a word; `load_json` refuses
+it, as `load_yaml` does, so that a case means the same whichever format it is written in.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "YamlLimitError", "load_yaml"]
+__all__ = ["MAX_DEPTH", "DuplicateKeyError", "YamlLimitError", "load_json", "load_yaml"]
 
 #: Deeper than any rule or case needs, far below where the composers break.
 MAX_DEPTH = 64
@@ -76,3 +80,28 @@ def load_yaml(text: str) -> Any:
     """Parse one YAML document safely; every failure is a `yaml.YAMLError`."""
     _check_events(text)
     return yaml.load(text, Loader=_StrictLoader)
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object gives the same key twice."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"found duplicate key {key!r}")
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(key)
+            seen.add(key)
+    return mapping
+
+
+def load_json(text: str) -> Any:
+    """Parse JSON like `json.loads`, but raise `DuplicateKeyError` for an object that repeats a
+    key (at any depth) instead of keeping its last value."""
+    return json.loads(text, object_pairs_hook=_json_object)

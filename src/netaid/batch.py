@@ -20,7 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from netaid.case import Case, case_fields, case_from_mapping
+from netaid._yaml import DuplicateKeyError, load_json
+from netaid.case import Case, case_fields, case_from_mapping, case_from_text
 from netaid.errors import CaseError, EngineError, FieldProblem, NetaidError, RenderError
 
 __all__ = [
@@ -170,9 +171,12 @@ class BatchReader:
             if not text.strip():
                 continue
             try:
-                data = json.loads(text)
+                data = load_json(text)
             except json.JSONDecodeError as exc:
                 yield _bad(number, "(row)", f"not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            except DuplicateKeyError as exc:
+                yield _bad(number, "(row)", str(exc))
                 continue
             yield _row(number, data)
 
@@ -215,7 +219,7 @@ class BatchReader:
                 )
                 continue
             # Spreadsheets may drop trailing empty cells: a short row means blanks.
-            yield _row(number, _csv_case(dict(zip(columns, cells, strict=False))))
+            yield _csv_row(number, _csv_case(dict(zip(columns, cells, strict=False))))
 
     def _check_header(self, header: list[str]) -> list[str]:
         columns = [name.strip() for name in header]
@@ -269,8 +273,6 @@ def _csv_case(cells: dict[str, str]) -> dict[str, Any]:
             data[name] = cell if name == "notes" else value
         elif spec.kind == "set":
             data[name] = [m.strip() for m in value.split(SET_SEPARATOR) if m.strip()]
-        elif spec.kind == "tristate" and value.lower() == "unknown":
-            continue
         else:
             data[name] = value
     return data
@@ -283,6 +285,14 @@ def _bad(number: int, field: str, message: str) -> Row:
 def _row(number: int, data: object) -> Row:
     try:
         return Row(number, case_from_mapping(data))
+    except CaseError as exc:
+        return Row(number, None, exc.problems)
+
+
+def _csv_row(number: int, data: dict[str, Any]) -> Row:
+    # Cells are text, as flags are: "unknown" is accepted for every scalar field.
+    try:
+        return Row(number, case_from_text(data))
     except CaseError as exc:
         return Row(number, None, exc.problems)
 

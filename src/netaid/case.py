@@ -21,10 +21,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from netaid._yaml import load_yaml
+from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import CaseError, FieldProblem
 
 __all__ = [
+    "NULL_WHEN_UNKNOWN",
     "Case",
     "CellType",
     "Differentiation",
@@ -39,9 +40,11 @@ __all__ = [
     "Syndrome",
     "case_fields",
     "case_from_mapping",
+    "case_from_text",
     "case_values",
     "incompatibilities",
     "load_case",
+    "text_value",
 ]
 
 
@@ -251,6 +254,28 @@ def case_fields() -> Mapping[str, FieldSpec]:
     return _FIELDS
 
 
+#: The fields whose unknown is null rather than a value of their own: `cell_type` and the
+#: yes/no fields `symptomatic` and `resectable`. Rules (and `case_fields()`) still see them as
+#: "unknown", like every other scalar; typed as text, "unknown" means not given for them.
+NULL_WHEN_UNKNOWN = frozenset(
+    name
+    for name, info in Case.model_fields.items()
+    if info.default is None and name not in _FREE_TEXT
+)
+
+
+def text_value(name: str, value: object) -> object:
+    """A field's value as typed in text (a command-line flag, a CSV cell).
+
+    "unknown" (in any case) is None, that is not given, for the fields whose unknown is null
+    (`NULL_WHEN_UNKNOWN`), so that every scalar field takes "unknown" the way `grade` and
+    `stage` do; anything else is returned unchanged, for `Case` to validate.
+    """
+    if name in NULL_WHEN_UNKNOWN and isinstance(value, str) and value.lower() == "unknown":
+        return None
+    return value
+
+
 CaseValues: TypeAlias = dict[str, "str | frozenset[str]"]
 
 
@@ -329,13 +354,26 @@ def case_from_mapping(data: object, *, origin: str | None = None) -> Case:
             [FieldProblem("(case)", f"expected a mapping of fields, got {type(data).__name__}")],
             origin=origin,
         )
+    return _validate(data, origin, typed=False)
+
+
+def case_from_text(data: Mapping[str, object], *, origin: str | None = None) -> Case:
+    """`case_from_mapping` for values typed as text: command-line flags, CSV cells.
+
+    "unknown" also means not given for `cell_type`, `symptomatic` and `resectable` (see
+    `text_value`), and error messages offer it instead of null.
+    """
+    return _validate({name: text_value(name, v) for name, v in data.items()}, origin, typed=True)
+
+
+def _validate(data: Mapping[object, object], origin: str | None, *, typed: bool) -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        raise CaseError(_problems_from(exc), origin=origin) from None
+        raise CaseError(_problems_from(exc, typed=typed), origin=origin) from None
 
 
-def _problems_from(exc: ValidationError) -> list[FieldProblem]:
+def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
     problems = []
     for error in exc.errors():
         loc = error["loc"]
@@ -349,7 +387,7 @@ def _problems_from(exc: ValidationError) -> list[FieldProblem]:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
             continue
-        allowed = _allowed_inputs(name)
+        allowed = _allowed_inputs(name, typed=typed)
         message = error["msg"]
         if error.get("input") is not None and error["type"] not in ("missing",):
             message = f"{message}, got {error['input']!r}"
@@ -357,13 +395,29 @@ def _problems_from(exc: ValidationError) -> list[FieldProblem]:
     return problems
 
 
-def _allowed_inputs(name: str) -> tuple[str, ...]:
-    """The values a user may type for a field, for error messages."""
-    if name in _SCALAR_FIELDS:
-        return tuple(m.value for m in _SCALAR_FIELDS[name])
-    if name in _SET_FIELDS:
-        return tuple(m.value for m in _SET_FIELDS[name])
-    return ()
+#: The spellings of yes and no that error messages offer. Pydantic accepts these in any case,
+#: and also on/off, y/n, t/f, 1/0; YAML's unquoted yes/no/on/off are booleans already.
+_YES_NO = ("true", "false", "yes", "no")
+
+
+def _allowed_inputs(name: str, *, typed: bool = False) -> tuple[str, ...]:
+    """The values a user may give for a field, for error messages.
+
+    A field whose unknown is null also takes null (in a file or a mapping), or "unknown" when
+    `typed` as text (a flag or a CSV cell, where there is no null).
+    """
+    spec = _FIELDS.get(name)
+    if spec is None:
+        return ()
+    values: tuple[str, ...]
+    if spec.kind in ("flag", "tristate"):
+        values = _YES_NO
+    else:
+        enum = _SET_FIELDS[name] if spec.kind == "set" else _SCALAR_FIELDS[name]
+        values = tuple(m.value for m in enum)
+    if name in NULL_WHEN_UNKNOWN:
+        values += ("unknown",) if typed else ("null",)
+    return values
 
 
 def load_case(source: str | Path) -> Case:
@@ -389,8 +443,10 @@ def load_case(source: str | Path) -> Case:
 def _parse(text: str, origin: str) -> object:
     try:
         if origin.endswith(".json"):
-            return json.loads(text)
+            return load_json(text)
         return load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise CaseError([FieldProblem("(file)", str(exc))], origin=origin) from None
     except RecursionError:
         raise CaseError(
             [FieldProblem("(file)", "nested too deeply to be a case")], origin=origin

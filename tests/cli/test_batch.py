@@ -185,6 +185,77 @@ def test_an_overlong_row_is_a_bad_row_not_a_memory_spike(
         assert "2 of 3 rows written" in err
 
 
+def test_a_jsonl_row_with_a_repeated_key_is_a_bad_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # json.loads would keep the last value: this row would silently have been a colon case.
+    cases = write(
+        tmp_path / "dup.jsonl",
+        '{"site": "lung"}\n'
+        '{"site": "lung", "stage": "localized", "site": "colon"}\n'
+        '{"site": "rectum", "notes": {"a": 1, "a": 2}}\n'
+        '{"site": "colon"}\n',
+    )
+    out_dir = tmp_path / "out"
+    status, _, err = run(capsys, "discuss", *MINI, str(cases), "--out", str(out_dir))
+    assert status == 1
+    assert err.splitlines() == [
+        f"{cases}: row 2: (row): found duplicate key 'site'",
+        f"{cases}: row 3: (row): found duplicate key 'a'",
+        f"netaid: 2 of 4 rows written to {out_dir}; 2 failed",
+    ]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["row-0001.txt", "row-0004.txt"]
+
+
+def test_csv_cells_take_unknown_and_errors_list_what_cells_take(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = write(
+        tmp_path / "cases.csv",
+        "site,differentiation,cell_type,symptomatic,resectable,carcinoid_heart_disease\n"
+        "lung,poorly,unknown,unknown,UNKNOWN,\n"
+        "lung,poorly,giant,maybe,,perhaps\n"
+        "lung,poorly,large_cell,yes,no,false\n",
+    )
+    out_dir = tmp_path / "out"
+    status, _, err = run(
+        capsys, "discuss", *MINI, str(cases), "--out", str(out_dir), "--format", "json"
+    )
+    assert status == 1
+    assert (
+        f"{cases}: row 3: cell_type: Input should be 'small_cell' or 'large_cell', got 'giant' "
+        "(allowed: small_cell, large_cell, unknown)"
+    ) in err
+    assert (
+        f"{cases}: row 3: symptomatic: Input should be a valid boolean, unable to interpret "
+        "input, got 'maybe' (allowed: true, false, yes, no, unknown)"
+    ) in err
+    # A field that is never unknown (blank means false) does not take "unknown".
+    assert "got 'perhaps' (allowed: true, false, yes, no)\n" in err
+    first = json.loads((out_dir / "row-0002.json").read_text("utf-8"))["case"]
+    assert (first["cell_type"], first["symptomatic"], first["resectable"]) == (None, None, None)
+    third = json.loads((out_dir / "row-0004.json").read_text("utf-8"))["case"]
+    assert (third["cell_type"], third["symptomatic"], third["resectable"]) == (
+        "large_cell",
+        True,
+        False,
+    )
+
+
+def test_every_spelling_a_csv_error_lists_is_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for field in ("symptomatic", "completely_removed", "cell_type"):
+        bad = write(tmp_path / "bad.csv", f"site,differentiation,{field}\nlung,poorly,maybe\n")
+        status, _, err = run(capsys, "discuss", *MINI, str(bad), "--out", str(tmp_path / "o"))
+        assert status == 1
+        allowed = err.split("(allowed: ")[1].split(")")[0].split(", ")
+        rows = "".join(f"lung,poorly,{value}\n" for value in allowed)
+        good = write(tmp_path / "good.csv", f"site,differentiation,{field}\n{rows}")
+        status, _, err = run(capsys, "discuss", *MINI, str(good), "--out", str(tmp_path / "o"))
+        assert status == 0, (field, err)
+
+
 def test_the_file_is_read_as_it_goes(tmp_path: Path) -> None:
     path = write(tmp_path / "big.jsonl", '{"site": "colon"}\n' * 20_000)
     with BatchReader(path) as reader:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from netaid import Case, CaseError, case_from_mapping, load_case
+from netaid.batch import BatchReader
 from netaid.case import case_fields
 from netaid.cli import main
 
@@ -178,6 +179,38 @@ def test_a_field_given_twice_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"site: pancreas\nsite: colon\n")
     with pytest.raises(CaseError, match="site"):
         load_case(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"site": "pancreas", "site": "colon"}', "site"),
+        ('{"site": "pancreas", "grade": "G1", "grade": "G3"}', "grade"),
+        ('{"site": "pancreas", "s\\u0069te": "colon"}', "site"),  # the same key, escaped
+        ('{"site": "pancreas", "notes": {"a": 1, "a": 2}}', "a"),  # at any depth
+    ],
+)
+@pytest.mark.parametrize("reader", ["file", "stdin", "jsonl"])
+def test_a_key_given_twice_in_json_is_refused_by_every_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str, reader: str
+) -> None:
+    if reader == "jsonl":
+        path = tmp_path / "cases.jsonl"
+        path.write_text(text + "\n", encoding="utf-8")
+        with BatchReader(path) as rows:
+            (row,) = rows
+        assert row.case is None
+        assert [str(p) for p in row.problems] == [f"(row): found duplicate key {key!r}"]
+        return
+    if reader == "stdin":
+        monkeypatch.setattr("sys.stdin", io.StringIO(text))
+        source: str | Path = "-"
+    else:
+        source = tmp_path / "case.json"
+        source.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseError, match=f"found duplicate key {key!r}") as caught:
+        load_case(source)
+    assert [p.field for p in caught.value.problems] == ["(file)"]
 
 
 _SCALAR_NOISE: list[Any] = [None, 0, 1, -3, 2.5, True, False, "", "unknown", "x" * 300, [], {}]

@@ -10,7 +10,15 @@ import pytest
 from pydantic import ValidationError
 
 from netaid import Case, CaseError, load_case
-from netaid.case import Metastasis, Syndrome, case_fields, case_from_mapping, case_values
+from netaid.case import (
+    NULL_WHEN_UNKNOWN,
+    Metastasis,
+    Syndrome,
+    case_fields,
+    case_from_mapping,
+    case_from_text,
+    case_values,
+)
 
 
 def test_only_site_is_required_and_the_rest_defaults_to_unknown_or_empty() -> None:
@@ -127,6 +135,74 @@ def test_bad_values_name_the_field_and_the_allowed_values(
     assert field in str(info.value)
 
 
+YES_NO = ("true", "false", "yes", "no")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("symptomatic", "maybe", (*YES_NO, "null")),
+        ("resectable", [True], (*YES_NO, "null")),
+        ("completely_removed", "sometimes", YES_NO),
+        ("carcinoid_heart_disease", 2, YES_NO),
+        ("diarrhoea_despite_ssa", None, YES_NO),
+        ("cell_type", "giant_cell", ("small_cell", "large_cell", "null")),
+    ],
+)
+def test_yes_no_and_nullable_fields_list_what_a_file_may_give(
+    tmp_path: Path, field: str, value: object, allowed: tuple[str, ...]
+) -> None:
+    with pytest.raises(CaseError) as info:
+        case_from_mapping({"site": "lung", field: value})
+    (problem,) = info.value.problems
+    assert (problem.field, problem.allowed) == (field, allowed)
+    assert f"(allowed: {', '.join(allowed)})" in str(info.value)
+    # Every value listed is accepted, in YAML and in JSON.
+    for given in allowed:
+        (tmp_path / "case.yaml").write_text(
+            f"site: lung\ndifferentiation: poorly\n{field}: {given}\n"
+        )
+        json_value = None if given == "null" else given
+        (tmp_path / "case.json").write_text(
+            json.dumps({"site": "lung", "differentiation": "poorly", field: json_value})
+        )
+        assert load_case(tmp_path / "case.yaml") == load_case(tmp_path / "case.json")
+
+
+def test_text_takes_unknown_for_the_fields_whose_unknown_is_null() -> None:
+    assert frozenset({"cell_type", "symptomatic", "resectable"}) == NULL_WHEN_UNKNOWN
+    case = case_from_text(
+        {"site": "lung", "cell_type": "unknown", "symptomatic": "Unknown", "resectable": "no"}
+    )
+    assert (case.cell_type, case.symptomatic, case.resectable) == (None, None, False)
+    assert case == case_from_mapping({"site": "lung", "resectable": False})
+    # The model itself is unchanged: unknown there is null (or the field left out).
+    with pytest.raises(CaseError, match="cell_type"):
+        case_from_mapping({"site": "lung", "cell_type": "unknown"})
+    with pytest.raises(ValidationError):
+        Case.model_validate({"site": "lung", "symptomatic": "unknown"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("symptomatic", "maybe", (*YES_NO, "unknown")),
+        ("cell_type", "giant_cell", ("small_cell", "large_cell", "unknown")),
+        ("completely_removed", "unknown", YES_NO),
+        ("grade", "G4", ("G1", "G2", "G3", "unknown")),
+    ],
+)
+def test_text_errors_offer_unknown_where_text_takes_it(
+    field: str, value: str, allowed: tuple[str, ...]
+) -> None:
+    with pytest.raises(CaseError) as info:
+        case_from_text({"site": "lung", field: value})
+    (problem,) = info.value.problems
+    assert (problem.field, problem.allowed) == (field, allowed)
+    for given in allowed:
+        case_from_text({"site": "lung", field: given})
+
+
 def test_unknown_field_suggests_the_close_one() -> None:
     with pytest.raises(CaseError) as info:
         case_from_mapping({"site": "lung", "grde": "G1"})
@@ -202,6 +278,25 @@ def test_case_files_beyond_the_readers_limits_are_refused(
     path.write_text(content)
     with pytest.raises(CaseError, match=message):
         load_case(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"site": "lung", "site": "colon"}', '{"site": "colon", "notes": {"x": 1, "x": 2}}'],
+)
+def test_json_case_files_refuse_a_key_given_twice(tmp_path: Path, content: str) -> None:
+    # As YAML files do; json.loads alone would keep the last value without a word.
+    path = tmp_path / "case.json"
+    path.write_text(content)
+    with pytest.raises(CaseError, match="found duplicate key") as info:
+        load_case(path)
+    assert info.value.origin == str(path)
+
+
+def test_json_on_stdin_refuses_a_key_given_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"site": "lung", "site": "colon"}'))
+    with pytest.raises(CaseError, match="found duplicate key 'site'"):
+        load_case("-")
 
 
 def test_deeply_nested_json_is_a_case_error(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The `netaid` command. Bad input prints what is wrong and exits 2, never a traceback.
 
 Each subcommand lives in its own module with `register(subparsers)` and `run(args)`; this
-module only assembles them and turns errors into exit statuses.
+module only assembles them and turns errors into exit statuses (listed in EPILOG).
 """
 
 from __future__ import annotations
@@ -14,7 +14,16 @@ from types import ModuleType
 
 from netaid import __version__
 from netaid.cli import _check, _discuss, _lint, _schema, _vignettes
-from netaid.cli._common import EXIT_INTERNAL, EXIT_USAGE, Parser, UsageError
+from netaid.cli._common import (
+    EXIT_INTERNAL,
+    EXIT_IOERR,
+    EXIT_USAGE,
+    OutputError,
+    Parser,
+    UsageError,
+    discard_out,
+    flush_out,
+)
 from netaid.errors import NetaidError
 
 __all__ = ["main"]
@@ -27,6 +36,13 @@ COMMANDS: dict[str, ModuleType] = {
     "check": _check,
 }
 
+EPILOG = (
+    "exit status: 0 done; 1 the command ran and found problems (lint, check) or a batch row "
+    f"failed; {EXIT_USAGE} bad input (a faulty case, flag, file or rulebook); "
+    f"{EXIT_INTERNAL} a bug in netaid (NETAID_DEBUG=1 shows the traceback); {EXIT_IOERR} the "
+    "output could not be written (netaid: error: cannot write output: ..., e.g. a full disk)."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
@@ -35,11 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
             "Discussion points that patient-education documents associate with a "
             "neuroendocrine tumour profile. Educational only — not medical advice."
         ),
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"netaid {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMANDS.values():
         module.register(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.epilog = EPILOG
     return parser
 
 
@@ -48,11 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         status: int = COMMANDS[args.command].run(args)
+        # Flushed here, so that a failed write is reported; at interpreter shutdown it could
+        # only be "Exception ignored" and exit status 120.
+        flush_out()
         return status
+    except OutputError as exc:
+        print(f"netaid: error: {exc}", file=sys.stderr)
+        discard_out()
+        return EXIT_IOERR
     except (UsageError, NetaidError) as exc:
         print(f"netaid: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
+        discard_out()
         return 0
     except KeyboardInterrupt:
         return 130

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, write_out
 from netaid.rulebook import load_rulebook
 
 if TYPE_CHECKING:
@@ -37,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
 
     report = check_rulebook(load_rulebook(args.rules))
     if args.format == "json":
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        write_out(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(format_text(report))
+        write_out(format_text(report))
     return EXIT_FINDINGS if report.failed else EXIT_OK
 
 

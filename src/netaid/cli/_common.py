@@ -1,19 +1,69 @@
-"""What every subcommand shares: exit statuses and an argument parser that does not exit."""
+"""What every subcommand shares: exit statuses, writing standard output, and an argument
+parser that does not exit."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_OK = 0
-EXIT_FINDINGS = 1  # the command ran and found problems (lint, check)
+EXIT_FINDINGS = 1  # the command ran and found problems (lint, check), or a batch row failed
 EXIT_USAGE = 2  # bad input: a faulty case, flag, file or rulebook
-EXIT_INTERNAL = 70  # a bug in netaid
+EXIT_INTERNAL = 70  # a bug in netaid (sysexits EX_SOFTWARE)
+EXIT_IOERR = 74  # standard output could not be written, e.g. a full disk (sysexits EX_IOERR)
 
 
 class UsageError(Exception):
     """Bad command-line input that argparse itself did not catch."""
+
+
+class OutputError(Exception):
+    """Standard output could not be written. The message is the one-line error to print."""
+
+
+def write_out(text: str) -> None:
+    """Write `text` to standard output and flush it, so that a failure to write is reported
+    here, as `OutputError`, rather than lost or raised at interpreter shutdown."""
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise  # the reader went away (`netaid ... | head`): not an error, see main()
+    except OSError as exc:
+        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+    flush_out()
+
+
+def flush_out() -> None:
+    """Flush standard output, raising `OutputError` if that fails."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+def discard_out() -> None:
+    """Point the standard output file descriptor at os.devnull.
+
+    After a failed write, what is left in Python's buffer would fail again when the
+    interpreter flushes it at exit, printing "Exception ignored" and changing the exit status
+    to 120; sent to os.devnull, it goes quietly.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file descriptor (a test's capture): nothing flushes it at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 class Parser(argparse.ArgumentParser):
@@ -21,3 +71,10 @@ class Parser(argparse.ArgumentParser):
         # argparse would print and exit by itself; we report it like every other bad input.
         self.print_usage(sys.stderr)
         raise UsageError(message)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # --help and --version: argparse ignores a failed write; we report it.
+        if message and file is sys.stdout:
+            write_out(message)
+        else:
+            super()._print_message(message, file)

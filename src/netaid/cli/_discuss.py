@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 from netaid._api import default_engine, discuss
 from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
-from netaid.case import Case, case_fields, case_from_mapping, load_case
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError
+from netaid.case import Case, case_fields, case_from_text, load_case, text_value
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
 from netaid.engine import DurableEngine, Engine
 from netaid.errors import CaseError, FieldProblem
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
@@ -51,10 +51,9 @@ def case_flag_values(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name, None)
         if value is None:
             continue
-        spec = case_fields().get(name)
-        if spec is not None and spec.kind == "tristate" and str(value).lower() == "unknown":
-            value = None
-        data[name] = value
+        # "unknown" for cell_type, symptomatic, resectable is None: it overrides a case
+        # file's value, as --grade unknown does.
+        data[name] = text_value(name, value)
     return data
 
 
@@ -127,7 +126,9 @@ def register(subparsers: Any) -> None:
         "object per line; .csv: one case per row, columns named after case fields, set "
         "fields as ;-separated members, blank cells omitted). A batch writes one file per "
         "case into --out DIR, reports each bad row on stderr and skips it: the exit status "
-        "is 0 if every row was written, 1 if any row failed, 2 if the input is unusable.",
+        "is 0 if every row was written, 1 if any row failed, 2 if the input is unusable. "
+        "Every scalar field takes unknown, as a flag or a CSV cell: for --cell-type, "
+        "--symptomatic and --resectable it means not given.",
     )
     p.add_argument(
         "case_file", nargs="?", help="YAML or JSON case file, - for stdin, or a .jsonl/.csv batch"
@@ -150,7 +151,7 @@ def case_from_args(args: argparse.Namespace) -> Case:
     data.update(case_flag_values(args))
     if not args.case_file and "site" not in data:
         raise CaseError([FieldProblem("site", "give a case file, or at least --site")])
-    return case_from_mapping(data, origin=args.case_file)
+    return case_from_text(data, origin=args.case_file)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         discussion = discuss(case, engine=engine, today=args.as_of)
     output = render(discussion, args.format, audience=args.audience)
     if args.out is None:
-        sys.stdout.write(output)
+        write_out(output)
         return EXIT_OK
     stem = Path(args.case_file).stem if args.case_file not in (None, "-") else ""
     name = slug(stem) or slug(case.title or "") or "case"

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
 from netaid.lint import check_quotes
 from netaid.rulebook import load_rulebook
 
@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"netaid lint: {problem}", file=sys.stderr)
     citations = sum(len(r.citations) for r in rulebook.rules)
     verdict = "FAILED" if problems else "ok"
-    print(
+    write_out(
         f"netaid lint: {verdict}: {citations} citations in {len(rulebook)} rules checked, "
-        f"{len(problems)} not found"
+        f"{len(problems)} not found\n"
     )
     return EXIT_FINDINGS if problems else EXIT_OK

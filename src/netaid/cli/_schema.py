@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from netaid.case import Case
-from netaid.cli._common import EXIT_OK
+from netaid.cli._common import EXIT_OK, write_out
 from netaid.rulebook import rule_file_schema
 
 
@@ -17,5 +16,5 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     schema = rule_file_schema() if args.rules else Case.model_json_schema()
-    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    write_out(json.dumps(schema, indent=2) + "\n")
     return EXIT_OK

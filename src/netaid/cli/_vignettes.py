@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from netaid._api import discuss
-from netaid.cli._common import EXIT_OK
+from netaid.case import case_from_text
+from netaid.cli._common import EXIT_OK, write_out
 from netaid.cli._discuss import (
     add_case_flags,
     add_output_flags,
@@ -60,7 +61,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     seed = random.SystemRandom().randrange(2**32) if args.seed is None else args.seed
-    cases = draw_cases(args.count, seed, case_flag_values(args))
+    constraints = case_flag_values(args)
+    # Checked as typed first, so that an error offers the values the flags take; a missing
+    # site gets a stand-in, as draw_cases gives it.
+    case_from_text({"site": "unknown", **constraints}, origin="vignette constraints")
+    cases = draw_cases(args.count, seed, constraints)
     if args.seed is None:
         print(f"netaid: vignettes drawn with --seed {seed}", file=sys.stderr)
     today = args.as_of or dt.date.today()
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     output = render_many(discussions, args.format, audience=args.audience)
     if args.combined in (None, "-"):
-        sys.stdout.write(output)
+        write_out(output)
     else:
         write_file(Path(args.combined), output)
         print(f"netaid: wrote {len(discussions)} vignettes to {args.combined}", file=sys.stderr)
