@@ -260,6 +260,10 @@ class _Receiver:
         known = self.shared.setdefault(pid, {})
         known.update(pickle.loads(new))
         sent: list[_Sent] = pickle.loads(body)
+
+        def resolve(parts: tuple[_Part, ...]) -> tuple[Point | Note, ...]:
+            return tuple(known[p] if isinstance(p, int) else p for p in parts)
+
         results: list[Discussion | _Failure] = []
         for item in sent:
             if isinstance(item, _Failure):
@@ -270,14 +274,8 @@ class _Receiver:
             results.append(
                 Discussion.model_construct(
                     case=case,
-                    points=cast(
-                        "tuple[Point, ...]",
-                        tuple(known[p] if isinstance(p, int) else p for p in points),
-                    ),
-                    notes=cast(
-                        "tuple[Note, ...]",
-                        tuple(known[n] if isinstance(n, int) else n for n in notes),
-                    ),
+                    points=cast("tuple[Point, ...]", resolve(points)),
+                    notes=cast("tuple[Note, ...]", resolve(notes)),
                     rulebook_version=version,
                     as_of=as_of,
                 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from typing import Any, Literal, TypeAlias
+from operator import itemgetter
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -251,14 +252,14 @@ def build_discussion(
 ) -> Discussion:
     memo = _memo_of(rulebook)
     points: list[tuple[_OrderKey, Point]] = []
-    notes: list[tuple[str, Note]] = []
+    notes: list[tuple[_OrderKey, Note]] = []
     for rule_id, reasons in evaluation.fired.items():
         key = (rule_id, reasons, today)
         built = memo.get(key)
         if built is None:
             rule = rulebook.rule(rule_id)
             if rule.kind is Kind.NOTE:
-                built = ((0, 0, 0, rule.id), _note(rule, reasons, today))
+                built = ((0, 0, 0, rule.id), _note(rule, reasons, today))  # notes: by id
             else:
                 point = _point(rule, reasons, today)
                 built = (_order(point), point)
@@ -267,11 +268,11 @@ def build_discussion(
             memo[key] = built
         order, item = built
         if isinstance(item, Note):
-            notes.append((item.id, item))
+            notes.append((order, item))
         else:
             points.append((order, item))
-    points.sort(key=_by_key)
-    notes.sort(key=_by_key)
+    points.sort(key=itemgetter(0))
+    notes.sort(key=itemgetter(0))
     return Discussion(
         case=case,
         points=tuple(p for _, p in points),
@@ -279,7 +280,3 @@ def build_discussion(
         rulebook_version=f"{rulebook.version}+{rulebook.fingerprint}",
         as_of=today,
     )
-
-
-def _by_key(item: tuple[Any, object]) -> Any:
-    return item[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -29,21 +31,23 @@ class OutputError(Exception):
 def write_out(text: str) -> None:
     """Write `text` to standard output and flush it, so that a failure to write is reported
     here, as `OutputError`, rather than lost or raised at interpreter shutdown."""
-    try:
+    with _reporting_write_errors():
         sys.stdout.write(text)
-    except BrokenPipeError:
-        raise  # the reader went away (`netaid ... | head`): not an error, see main()
-    except OSError as exc:
-        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
     flush_out()
 
 
 def flush_out() -> None:
     """Flush standard output, raising `OutputError` if that fails."""
-    try:
+    with _reporting_write_errors():
         sys.stdout.flush()
+
+
+@contextmanager
+def _reporting_write_errors() -> Iterator[None]:
+    try:
+        yield
     except BrokenPipeError:
-        raise
+        raise  # the reader went away (`netaid ... | head`): not an error, see main()
     except OSError as exc:
         raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
 

@@ -24,11 +24,12 @@ def _wrap(text: str, indent: str, first: str | None = None) -> list[str]:
     # A greedy fill on whitespace: textwrap's hyphen-aware splitting cost more than the rest of
     # the text renderer together (about 500 wraps a discussion), and a word longer than a line
     # (a URL in a tutor's notes) is better left whole than cut.
+    lead = indent if first is None else first
     words = text.split()
     if not words:
-        return [indent if first is None else first]
+        return [lead]
     lines = []
-    line = (indent if first is None else first) + words[0]
+    line = lead + words[0]
     for word in words[1:]:
         if len(line) + 1 + len(word) <= _WIDTH:
             line += " " + word
