@@ -22,6 +22,7 @@ __all__ = [
     "Note",
     "Point",
     "SourceRef",
+    "Tie",
     "build_discussion",
     "describe",
     "describe_value",
@@ -69,6 +70,18 @@ class Because(_Frozen):
     text: str
 
 
+class Tie(_Frozen):
+    """What the documents tie a point to, in their words: its condition, as they state it.
+
+    `basis` is "documents" when the condition is theirs (the `sources` quote them), "profile"
+    when the point is shown because the profile leaves a fact unknown.
+    """
+
+    ties: str
+    basis: Literal["documents", "profile"]
+    sources: tuple[SourceRef, ...]
+
+
 class Point(_Frozen):
     id: str
     kind: Kind
@@ -80,6 +93,7 @@ class Point(_Frozen):
     because: tuple[Because, ...]
     contested: bool
     sources: tuple[SourceRef, ...]
+    applies_when: Tie | None = None
     educational_only: Literal[True] = True
     label: str = DISCLAIMER
 
@@ -92,6 +106,7 @@ class Note(_Frozen):
     text: str
     because: tuple[Because, ...]
     sources: tuple[SourceRef, ...]
+    applies_when: Tie | None = None
 
 
 class Discussion(_Frozen):
@@ -188,6 +203,16 @@ def _source_ref(citation: Citation, today: dt.date) -> SourceRef:
     )
 
 
+def _tie(rule: Rule, today: dt.date) -> Tie | None:
+    if rule.applies_when is None:
+        return None
+    return Tie(
+        ties=rule.applies_when.ties,
+        basis=rule.applies_when.basis,
+        sources=tuple(_source_ref(c, today) for c in rule.applies_when.citations),
+    )
+
+
 def _point(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Point:
     return Point(
         id=rule.id,
@@ -200,6 +225,7 @@ def _point(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Point:
         because=_because(reasons),
         contested=rule.contested,
         sources=tuple(_source_ref(c, today) for c in rule.citations),
+        applies_when=_tie(rule, today),
     )
 
 
@@ -210,6 +236,7 @@ def _note(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Note:
         text=rule.text,
         because=_because(reasons),
         sources=tuple(_source_ref(c, today) for c in rule.citations),
+        applies_when=_tie(rule, today),
     )
 
 

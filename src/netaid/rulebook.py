@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,6 +37,7 @@ from netaid.case import Case, case_values
 from netaid.errors import RulebookError, RuleProblem
 
 __all__ = [
+    "AppliesWhen",
     "Category",
     "Citation",
     "Kind",
@@ -158,6 +159,23 @@ class CitationModel(_Strict):
         return quote
 
 
+class AppliesWhenModel(_Strict):
+    """Where the documents put a point: their words for *when* it applies.
+
+    A rule that does not apply to every case says, in `ties`, what the documents tie it to
+    (plain words: "slow-growing NETs that have spread but cause no symptoms") and cites the
+    words in which they say so. `basis: profile` is for the few rules whose condition is about
+    the profile itself (a fact it leaves unknown), not about what the documents say; those
+    need no citation. `netaid lint` refuses a restricted rule without either.
+    """
+
+    ties: str = Field(description="What the documents tie this point to, in our own words")
+    basis: Literal["documents", "profile"] = "documents"
+    citations: list[CitationModel] = []
+
+    _blank = field_validator("ties")(_not_blank)
+
+
 class ExampleModel(_Strict):
     case: dict[str, Any]
     produces: list[str] = []
@@ -173,6 +191,7 @@ class RuleModel(_Strict):
     text: str
     urgency: Urgency = Urgency.INFO
     when: ConditionModel | None = None
+    applies_when: AppliesWhenModel | None = None
     citations: list[CitationModel] = Field(min_length=1)
     contested: bool = False
     excludes: list[str] = []
@@ -219,6 +238,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AppliesWhen:
+    """The documents' own condition for a rule: what they tie it to, and their words."""
+
+    ties: str
+    basis: Literal["documents", "profile"]
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     file: str
@@ -233,6 +261,7 @@ class Rule:
     contested: bool = False
     excludes: tuple[str, ...] = ()
     examples: tuple[ExampleModel, ...] = ()
+    applies_when: AppliesWhen | None = None
 
     def applies_to(self, case: Case) -> bool:
         """Plain-Python truth of the rule's condition (the engine is the fast path)."""
@@ -427,6 +456,27 @@ class _Loader:
             if c.says is not None and not model.contested:
                 fail("`says` belongs to contested rules only", f"citations[{i}].says")
             citations.append(Citation(source, c.section.strip(), c.quote.strip(), c.says))
+        applies_when = None
+        if model.applies_when is not None:
+            tie = model.applies_when
+            tie_citations = []
+            for i, c in enumerate(tie.citations):
+                where = f"applies_when.citations[{i}]"
+                source = sources.get(c.source)
+                if source is None:
+                    fail(f"unknown source {c.source!r} (sources: {', '.join(sources)})", where)
+                    continue
+                if c.says is not None:
+                    fail("`says` belongs to a contested rule's citations", f"{where}.says")
+                tie_citations.append(Citation(source, c.section.strip(), c.quote.strip()))
+            if tie.basis == "documents" and not tie.citations:
+                fail(
+                    "cite the documents' words for when this applies (or say basis: profile)",
+                    "applies_when.citations",
+                )
+            if model.when is None:
+                fail("a rule without `when:` applies to every case; drop applies_when", "when")
+            applies_when = AppliesWhen(" ".join(tie.ties.split()), tie.basis, tuple(tie_citations))
         if model.contested:
             cited = {c.source for c in model.citations}
             if len(cited) < 2:
@@ -461,6 +511,7 @@ class _Loader:
             contested=model.contested,
             excludes=tuple(model.excludes),
             examples=tuple(model.examples),
+            applies_when=applies_when,
         )
 
 

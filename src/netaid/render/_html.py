@@ -17,6 +17,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
 )
 from netaid.render._worksheet import worksheet
 
@@ -38,7 +39,9 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["capfirst"] = capfirst
-    env.globals.update(review_text=review_text, citation_flag=citation_flag, intro=INTRO)
+    env.globals.update(
+        review_text=review_text, citation_flag=citation_flag, tie_lead=tie_lead, intro=INTRO
+    )
     return env
 
 

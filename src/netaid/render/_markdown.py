@@ -16,6 +16,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
     urgency_tag,
 )
 from netaid.render._worksheet import worksheet
@@ -76,7 +77,11 @@ def _environment() -> jinja2.Environment:
     env.filters["md_block"] = markdown_escape_block
     env.filters["capfirst"] = capfirst
     env.globals.update(
-        review_text=review_text, citation_flag=citation_flag, urgency_tag=urgency_tag, intro=INTRO
+        review_text=review_text,
+        citation_flag=citation_flag,
+        tie_lead=tie_lead,
+        urgency_tag=urgency_tag,
+        intro=INTRO,
     )
     return env
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Sequence
 
 from netaid.case import Case
-from netaid.discussion import Discussion, SourceRef
+from netaid.discussion import Discussion, SourceRef, Tie
 from netaid.render._common import (
     capfirst,
     case_summary,
@@ -13,6 +13,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
     urgency_tag,
 )
 from netaid.render._worksheet import worksheet
@@ -65,6 +66,17 @@ def _ref(ref: SourceRef, numbers: dict[str, int]) -> str:
     return f"[{numbers[ref.source_id]}]" + (f" ({flag})" if flag else "")
 
 
+def _tie_lines(tie: Tie | None, numbers: dict[str, int]) -> list[str]:
+    if tie is None:
+        return []
+    out = _wrap(tie_lead(tie), "    ")
+    for ref in tie.sources:
+        out += _wrap(
+            f'{_ref(ref, numbers)} {ref.publisher}, {ref.section}: "{ref.quote}"', "      "
+        )
+    return out
+
+
 def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
     if audience == "student":
         return _render_student(discussion)
@@ -80,6 +92,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap(point.text, "    ")
             out += _wrap(f"Point {point.id}", "    ")
             out += _wrap("Why: " + "; ".join(b.text for b in point.because), "    ")
+            out += _tie_lines(point.applies_when, numbers)
             for ref in point.sources:
                 side = f" {ref.says.rstrip('.')}:" if ref.says else ""
                 out += _wrap(f'{_ref(ref, numbers)} {ref.section}:{side} "{ref.quote}"', "    ")
@@ -89,6 +102,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap(f"* {note.title}", "")
             out += _wrap(note.text, "    ")
             out += _wrap(f"Note {note.id}", "    ")
+            out += _tie_lines(note.applies_when, numbers)
             refs = ", ".join(_ref(r, numbers) for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
     out += ["", "SOURCES", "-------"]
