@@ -76,7 +76,8 @@ def test_any_possible_constraints_are_met_by_every_case(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(30))
 def test_constraints_from_a_coherent_case_are_met_by_coherent_cases(seed: int) -> None:
     rng = random.Random(seed)
-    source = next(c for c in random_cases(50, seed=seed) if not incoherence_notes(c))
+    # Few naively drawn cases are coherent (about 1 in 25): look through enough of them.
+    source = next(c for c in random_cases(1000, seed=seed) if not incoherence_notes(c))
     data = source.model_dump(mode="json", exclude={"title", "notes"})
     constraints = {k: v for k, v in data.items() if rng.random() < 0.4}
     for case in draw_cases(15, seed=seed, constraints=constraints):

@@ -11,6 +11,7 @@ import pytest
 
 from netaid import Case, DurableEngine, Rulebook, discuss, load_rulebook
 from netaid.case import Site
+from netaid.cli import main
 from netaid.vignettes import (
     COHERENCE_PREFIXES,
     SITE_WEIGHTS,
@@ -18,7 +19,7 @@ from netaid.vignettes import (
     draw_cases,
     incoherence_notes,
 )
-from tests.conftest import FIXTURES
+from tests.conftest import CORPUS, FIXTURES
 
 COHERENCE_RULES = FIXTURES / "coherence"
 AS_OF = dt.date(2025, 1, 1)
@@ -156,7 +157,7 @@ def test_site_weights_are_the_documents_figures() -> None:
 
 @pytest.mark.parametrize("coherent", [True, False], ids=["coherent", "flagged-too"])
 def test_sites_follow_the_weights(rulebook: Rulebook, coherent: bool) -> None:
-    count = 6_000
+    count = 4_000
     cases = draw_cases(count, seed=20261130, rules=rulebook, coherent=coherent)
     sites = Counter(c.site.value for c in cases)
     known = count - sites["unknown"]
@@ -202,3 +203,9 @@ def test_the_draw_is_reproducible_and_a_longer_draw_extends_a_shorter_one(
     first = draw_cases(60, seed=99, rules=coherence_rulebook)
     assert draw_cases(60, seed=99, rules=coherence_rulebook) == first
     assert draw_cases(90, seed=99, rules=coherence_rulebook)[:60] == first
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the source documents are not beside the repo")
+def test_the_fixture_rulebook_lints_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["lint", "--corpus", str(CORPUS), "--rules", str(COHERENCE_RULES)])
+    assert status == 0, capsys.readouterr()
