@@ -496,7 +496,7 @@ EXPECTED: dict[str, Example] = {
         must=(
             *CONTESTED_FOR_ALL,
             cat("chemotherapy", CHEMO),
-            cat("prrt", PRRT),
+            cat("targeted_therapy", TARGETED),
             point("treatment.surgery.lymph_nodes", LYMPH_NODE_SURGERY),
             point(
                 "question.resectable_unknown",
@@ -514,6 +514,12 @@ EXPECTED: dict[str, Example] = {
             cat("watchful_waiting", NO_WW_SYMPTOMS),
             ther("mesenteric_resection", NO_MESENTERIC_SITE),
             cat("debulking_surgery", NO_DEBULKING),
+            cat(
+                "prrt",
+                "Frankly Speaking lists radiation (given as PRRT) for 'Metastatic (extensive "
+                "disease)'; Macmillan for carcinoid syndrome: regional spread to lymph nodes, no "
+                "syndrome, and surgery not ruled out",
+            ),
         ),
         notes=(
             note(
