@@ -68,9 +68,6 @@ _TRIES_PER_SITE = 25
 # can leave fewer distinct cases than asked for).
 _REDRAWS = 25
 
-#: The ids of the notes that say a profile is one the documents make implausible.
-COHERENCE_PREFIXES = ("note.coherence.", "note.flag.")
-
 # The documents' figures for where NETs start, in percent of NETs.
 _DOCUMENTED_SITE_SHARES = {
     # Cleveland Clinic, "What are the different types of neuroendocrine tumors?": "NETs develop
@@ -111,6 +108,11 @@ SITE_WEIGHTS: Mapping[str, float] = MappingProxyType(
 _UNKNOWN_SITE_SHARE = 0.05
 
 _TRISTATE_WEIGHTS = {"true": 0.4, "false": 0.4, "unknown": 0.2}
+
+#: The ids of the notes that say a profile is one the documents make implausible (as
+#: `netaid.check.COHERENCE_PREFIXES`, which `netaid check` counts; not imported from there,
+#: which would load that large module with every command).
+COHERENCE_PREFIXES = ("note.coherence.", "note.flag.")
 
 
 class VignetteError(NetaidError):

@@ -39,6 +39,12 @@ def flagged_notes(ids: object) -> list[str]:
 # --- incoherence_notes ---
 
 
+def test_vignettes_and_check_agree_on_what_a_coherence_note_is() -> None:
+    from netaid import check
+
+    assert COHERENCE_PREFIXES == check.COHERENCE_PREFIXES
+
+
 def test_incoherence_notes_name_the_coherence_notes_that_hold(
     coherence_rulebook: Rulebook,
 ) -> None:
