@@ -14,7 +14,8 @@ away and drawn again, at most `MAX_ATTEMPTS` times per case.
 
 **Sites as the documents give their frequency.** `SITE_WEIGHTS` below, with where each figure
 comes from. The site of a case is drawn first and kept while the other fields are redrawn (up
-to `_TRIES_PER_SITE` times), so rejection does not shift the sites away from these weights.
+to `_TRIES_PER_SITE` times), so rejection does not shift the sites away from these weights,
+unless the constraints leave a site few or no coherent cases (then another site is drawn).
 
 The other weights only shape variety (fewer unknowns, metastases mostly with metastatic
 disease, a syndrome mostly with a functioning tumour); they are not clinical knowledge and no
@@ -358,8 +359,8 @@ def draw_cases(
     a yes/no field may be pinned false. `title`, if given, prefixes the numbered titles.
 
     With `coherent` (the default), every case is coherent for the rulebook of `rules` (the
-    shipped one by default): `incoherence_notes` is empty for it. Sites follow `SITE_WEIGHTS`
-    unless constrained.
+    shipped one by default): `incoherence_notes` is empty for it. Unless constrained, one
+    site in twenty is unknown and the others follow `SITE_WEIGHTS`.
 
     Raises `CaseError` when the constraints are invalid or contradict each other, naming the
     fields, and `VignetteError` when no coherent case meeting them turned up in
