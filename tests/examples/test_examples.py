@@ -807,6 +807,18 @@ EXPECTED: dict[str, Example] = {
                 "Frankly Speaking: lung NETs especially 'can produce excessive serotonin, "
                 "resulting in carcinoid syndrome'",
             ),
+            *(
+                point(
+                    rule_id,
+                    "Macmillan lists SSAs, radionuclide therapy and interferon among the 'Other "
+                    "treatment options' after 'If surgery cannot completely remove the NET'",
+                )
+                for rule_id in (
+                    "treatment.ssa.growth_control",
+                    "treatment.prrt.lutetium",
+                    "treatment.immunotherapy.interferon",
+                )
+            ),
         ),
         must_not=(
             cat("surgery", NO_CURATIVE_SURGERY),
