@@ -58,11 +58,12 @@ def record(key: str, value: Any) -> Any:
 
 
 def sample(count: int, first_seed: int = 1) -> list[Case]:
-    """`count` seeded valid cases, 10,000 per seed."""
+    """`count` seeded valid cases, 10,000 per seed: any valid case, flagged ones too (the
+    engine must be fast for every case, not only for the coherent ones vignettes show)."""
     cases: list[Case] = []
     seed = first_seed
     while len(cases) < count:
-        cases += draw_cases(min(10_000, count - len(cases)), seed=seed)
+        cases += draw_cases(min(10_000, count - len(cases)), seed=seed, coherent=False)
         seed += 1
     return cases
 

@@ -25,6 +25,7 @@ from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import CaseError, FieldProblem
 
 __all__ = [
+    "NO_MEMBERS",
     "NULL_WHEN_UNKNOWN",
     "Case",
     "CellType",
@@ -264,16 +265,49 @@ NULL_WHEN_UNKNOWN = frozenset(
 )
 
 
+#: Typed as text, the member that stands for the empty set: `--syndrome none` says the case
+#: has no syndromes (and, as a flag, overrides a case file's members). No set field has a
+#: member of this name.
+NO_MEMBERS = "none"
+
+
+def _members(value: object) -> list[object] | None:
+    return list(value) if isinstance(value, list | tuple) else None
+
+
+def _is_none(member: object) -> bool:
+    return isinstance(member, str) and member.lower() == NO_MEMBERS
+
+
 def text_value(name: str, value: object) -> object:
     """A field's value as typed in text (a command-line flag, a CSV cell).
 
     "unknown" (in any case) is None, that is not given, for the fields whose unknown is null
     (`NULL_WHEN_UNKNOWN`), so that every scalar field takes "unknown" the way `grade` and
-    `stage` do; anything else is returned unchanged, for `Case` to validate.
+    `stage` do. A set field given only "none" (`NO_MEMBERS`, in any case) is the empty set.
+    Anything else is returned unchanged, for `Case` to validate.
     """
     if name in NULL_WHEN_UNKNOWN and isinstance(value, str) and value.lower() == "unknown":
         return None
+    members = _members(value)
+    if name in _SET_FIELDS and members and all(_is_none(m) for m in members):
+        return []
     return value
+
+
+def _none_with_members(name: str, value: object) -> FieldProblem | None:
+    """ "none" given together with members of a set field: a contradiction, not a typo."""
+    members = _members(value)
+    if name not in _SET_FIELDS or not members or not any(_is_none(m) for m in members):
+        return None
+    others = [m for m in members if not _is_none(m)]
+    if not others:
+        return None
+    return FieldProblem(
+        name,
+        f"{NO_MEMBERS!r} (no members) cannot be given together with members, got {members!r}",
+        value,
+    )
 
 
 CaseValues: TypeAlias = dict[str, "str | frozenset[str]"]
@@ -361,8 +395,12 @@ def case_from_text(data: Mapping[str, object], *, origin: str | None = None) -> 
     """`case_from_mapping` for values typed as text: command-line flags, CSV cells.
 
     "unknown" also means not given for `cell_type`, `symptomatic` and `resectable` (see
-    `text_value`), and error messages offer it instead of null.
+    `text_value`), and error messages offer it instead of null; "none" alone means the
+    empty set for a set field, and is refused beside members.
     """
+    mixed = [p for name, v in data.items() if (p := _none_with_members(name, v)) is not None]
+    if mixed:
+        raise CaseError(mixed, origin=origin)
     return _validate({name: text_value(name, v) for name, v in data.items()}, origin, typed=True)
 
 
@@ -404,7 +442,8 @@ def _allowed_inputs(name: str, *, typed: bool = False) -> tuple[str, ...]:
     """The values a user may give for a field, for error messages.
 
     A field whose unknown is null also takes null (in a file or a mapping), or "unknown" when
-    `typed` as text (a flag or a CSV cell, where there is no null).
+    `typed` as text (a flag or a CSV cell, where there is no null); a set field typed as text
+    also takes "none", for no members.
     """
     spec = _FIELDS.get(name)
     if spec is None:
@@ -417,6 +456,8 @@ def _allowed_inputs(name: str, *, typed: bool = False) -> tuple[str, ...]:
         values = tuple(m.value for m in enum)
     if name in NULL_WHEN_UNKNOWN:
         values += ("unknown",) if typed else ("null",)
+    if typed and spec.kind == "set":
+        values += (NO_MEMBERS,)
     return values
 
 

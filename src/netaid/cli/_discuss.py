@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from netaid._api import default_engine, discuss
 from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
-from netaid.case import Case, case_fields, case_from_text, load_case, text_value
+from netaid.case import NO_MEMBERS, Case, case_fields, case_from_text, load_case, text_value
 from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
 from netaid.engine import DurableEngine, Engine
 from netaid.errors import CaseError, FieldProblem
@@ -23,7 +23,12 @@ SET_FLAGS = {"metastases": "metastasis", "syndromes": "syndrome", "inherited": "
 
 
 def add_case_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per Case field, generated from the model so the two never drift apart."""
+    """One flag per Case field, generated from the model so the two never drift apart.
+
+    Every value can be given, absent ones too: a set flag takes `none` for the empty set
+    (`--syndrome none`), a yes/no flag has a `--no-` twin (`--no-carcinoid-heart-disease`),
+    and every scalar takes `unknown`.
+    """
     group = parser.add_argument_group("case fields (these override a case file's values)")
     for name, spec in case_fields().items():
         flag = "--" + SET_FLAGS.get(name, name).replace("_", "-")
@@ -33,10 +38,22 @@ def add_case_flags(parser: argparse.ArgumentParser) -> None:
                 dest=name,
                 action="append",
                 metavar="VALUE",
-                help=f"one of {', '.join(spec.values)}; repeatable",
+                help=f"one of {', '.join(spec.values)}; repeatable; {NO_MEMBERS}: no members",
             )
         elif spec.kind == "flag":
-            group.add_argument(flag, dest=name, action="store_const", const=True, default=None)
+            # Yes and no are one choice: giving both is refused, not settled by order.
+            pair = group.add_mutually_exclusive_group()
+            pair.add_argument(
+                flag, dest=name, action="store_const", const=True, default=None, help="yes"
+            )
+            pair.add_argument(
+                "--no-" + flag.removeprefix("--"),
+                dest=name,
+                action="store_const",
+                const=False,
+                default=None,
+                help="no",
+            )
         elif spec.kind == "tristate":
             group.add_argument(flag, dest=name, metavar="yes|no|unknown")
         else:
