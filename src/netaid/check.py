@@ -66,7 +66,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import product
+from itertools import combinations, product
 from typing import Any, TypeAlias
 
 from pydantic import TypeAdapter
@@ -363,6 +363,20 @@ class ClassSpace:
         """The number of classes where none of these rules (or probes) holds."""
         return _count(self._root, frozenset(names))
 
+    def count(self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()) -> int:
+        """The number of classes where every rule or probe of `all_of` holds and none of
+        `none_of` does (inclusion-exclusion over `count_without`)."""
+        need, avoid = frozenset(all_of), frozenset(none_of)
+        for name in need | avoid:
+            if name not in self._tests:
+                raise KeyError(name)
+        ordered = sorted(need)
+        total = 0
+        for size in range(len(ordered) + 1):
+            for subset in combinations(ordered, size):
+                total += (-1) ** size * _count(self._root, avoid | frozenset(subset))
+        return total
+
     @property
     def leaf_count(self) -> int:
         """Leaves of the search tree: the partial classes actually enumerated."""
@@ -451,6 +465,18 @@ class ClassSpace:
             if name not in self._tests:
                 raise KeyError(name)
         return _find_branch(self._root, need, avoid)
+
+    def smallest(
+        self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()
+    ) -> Assignment | None:
+        """Like `find`, but the class whose representative case sets the fewest atoms away
+        from their defaults (the smallest example), or None when no valid case is like that."""
+        need, avoid = frozenset(all_of), frozenset(none_of)
+        for name in need | avoid:
+            if name not in self._tests:
+                raise KeyError(name)
+        found = _smallest_branch(self._root, need, avoid, {})
+        return None if found is None else found[1]
 
     def fired_anywhere(self) -> frozenset[str]:
         """The rules (and probes) that hold for at least one valid case."""
@@ -708,6 +734,44 @@ def _find_branch(branch: _Branch, need: frozenset[str], avoid: frozenset[str]) -
         need -= part_need
     # A test still needed here was decided false on the way down.
     return None if need else found
+
+
+def _smallest_branch(
+    branch: _Branch,
+    need: frozenset[str],
+    avoid: frozenset[str],
+    memo: dict[tuple[int, frozenset[str], frozenset[str]], tuple[int, Assignment] | None],
+) -> tuple[int, Assignment] | None:
+    """`_find_branch` minimising the non-default blocks (block 0 holds the default): the
+    parts are independent, so the smallest class takes the smallest class of each part."""
+    if branch.fired & avoid:
+        return None
+    need = need - branch.fired
+    key = (id(branch.child), need, avoid)
+    if key in memo:
+        return memo[key]
+    cost, found = 0, {}
+    result: tuple[int, Assignment] | None = None
+    for part in branch.child.parts:
+        part_need, part_avoid = need & part.scope, avoid & part.scope
+        best: tuple[int, Assignment] | None = None
+        for candidate in part.branches:
+            sub = _smallest_branch(candidate, part_need, part_avoid, memo)
+            if sub is None:
+                continue
+            score = sub[0] + (candidate.block != 0)
+            if best is None or score < best[0]:
+                best = (score, {part.atom: candidate.block, **sub[1]})
+        if best is None:
+            break
+        cost += best[0]
+        found.update(best[1])
+        need -= part_need
+    else:
+        # A test still needed here was decided false on the way down.
+        result = None if need else (cost, found)
+    memo[key] = result
+    return result
 
 
 def _max_and(
