@@ -104,10 +104,8 @@ def _normal(condition: Condition, negated: bool = False) -> _Node:
     if condition.op == "contains":
         return _Member(condition.field, condition.values[0], not negated)
     domain = _domain(condition.field)
-    if condition.op == "is_known":
-        allowed = domain - {"unknown"}
-    else:
-        allowed = frozenset(condition.values)
+    known = condition.op == "is_known"
+    allowed = domain - {"unknown"} if known else frozenset(condition.values)
     return _Values(condition.field, domain - allowed if negated else allowed)
 
 
@@ -203,9 +201,7 @@ def _junction_parts(node: _Junction) -> list[str]:
             parts.append(_words(node.children[item]))
         else:
             field, present = item
-            parts.append(
-                _member_words(field, grouped[item], present, conjunctive=node.conjunctive)
-            )
+            parts.append(_member_words(field, grouped[item], present, conjunctive=node.conjunctive))
     return parts
 
 
