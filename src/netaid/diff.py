@@ -21,7 +21,7 @@ from typing import Any
 from netaid.check import ClassSpace
 from netaid.rulebook import Citation, Rule, Rulebook, Source
 
-__all__ = ["Movement", "RuleChange", "RulebookDiff", "diff_rulebooks"]
+__all__ = ["Movement", "RuleChange", "RulebookDiff", "diff_rulebooks", "joint_space"]
 
 OLD, NEW = "old:", "new:"
 
@@ -92,9 +92,7 @@ def diff_rulebooks(
     old: Rulebook, new: Rulebook, *, old_name: str | None = None, new_name: str | None = None
 ) -> RulebookDiff:
     """The impact of changing `old` into `new`, over every class of valid cases."""
-    conditions = {OLD + r.id: r.condition for r in old.rules}
-    conditions.update({NEW + r.id: r.condition for r in new.rules})
-    space = ClassSpace.from_conditions(conditions)
+    space = joint_space(old, new)
     old_ids = {r.id for r in old.rules}
     new_ids = {r.id for r in new.rules}
     # Rulebook order: the new rulebook's, then the rules it removed.
@@ -139,6 +137,13 @@ def diff_rulebooks(
         changed=changed,
         sources=_changed_sources(old, new),
     )
+
+
+def joint_space(old: Rulebook, new: Rulebook) -> ClassSpace:
+    """One class space over both rulebooks' conditions, named `old:ID` and `new:ID`."""
+    conditions = {OLD + r.id: r.condition for r in old.rules}
+    conditions.update({NEW + r.id: r.condition for r in new.rules})
+    return ClassSpace.from_conditions(conditions)
 
 
 def _movement(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from netaid._conditions import Always
 from netaid._wording import describe_condition
 from netaid.case import Case
 from netaid.discussion import DISCLAIMER
@@ -97,6 +98,8 @@ class ReviewEntry:
     title: str
     text: str
     condition: str
+    #: False for a rule without `when:` (it applies to every case and needs no tie).
+    restricted: bool
     ties: str | None
     ties_basis: str | None
     condition_quotes: tuple[Quote, ...]
@@ -152,6 +155,7 @@ def _entry(number: int, rule: Rule) -> ReviewEntry:
         title=rule.title,
         text=rule.text,
         condition=describe_condition(rule.condition),
+        restricted=not isinstance(rule.condition, Always),
         ties=tie.ties if tie else None,
         ties_basis=tie.basis if tie else None,
         condition_quotes=tuple(_quote(c) for c in tie.citations) if tie else (),
@@ -188,7 +192,9 @@ def _kind_line(entry: ReviewEntry) -> str:
 
 def _tie_line(entry: ReviewEntry) -> str:
     if entry.ties is None:
-        return "no tie stated (the rule applies to every case, or its tie is missing)"
+        if not entry.restricted:
+            return "applies to every case: no tie needed"
+        return "MISSING: the rule is restricted but does not say what the documents tie it to"
     if entry.ties_basis == "profile":
         return f"shown because {entry.ties} (a fact the profile leaves open)"
     return entry.ties
