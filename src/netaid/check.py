@@ -300,6 +300,8 @@ class ClassSpace:
         self._root = root
         self._index = {atom: i for i, atom in enumerate(atoms)}
         self._covering: list[tuple[Assignment, frozenset[str]]] | None = None
+        self._totals: dict[int, int] = {}  # classes below each node: see `_count`
+        self._smallest: dict[Any, tuple[int, Assignment] | None] = {}  # see `smallest`
 
     # -- construction --
 
@@ -361,7 +363,7 @@ class ClassSpace:
 
     def count_without(self, names: Iterable[str]) -> int:
         """The number of classes where none of these rules (or probes) holds."""
-        return _count(self._root, frozenset(names))
+        return _count(self._root, frozenset(names), self._totals)
 
     def count(self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()) -> int:
         """The number of classes where every rule or probe of `all_of` holds and none of
@@ -374,7 +376,7 @@ class ClassSpace:
         total = 0
         for size in range(len(ordered) + 1):
             for subset in combinations(ordered, size):
-                total += (-1) ** size * _count(self._root, avoid | frozenset(subset))
+                total += (-1) ** size * _count(self._root, avoid | frozenset(subset), self._totals)
         return total
 
     @property
@@ -475,7 +477,7 @@ class ClassSpace:
         for name in need | avoid:
             if name not in self._tests:
                 raise KeyError(name)
-        found = _smallest_branch(self._root, need, avoid, {})
+        found = _smallest_branch(self._root, need, avoid, self._smallest)
         return None if found is None else found[1]
 
     def fired_anywhere(self) -> frozenset[str]:
@@ -675,7 +677,10 @@ class _Search:
         return not against or not any(self.assign[j] == c for j, c in against)
 
 
-def _count(branch: _Branch, avoid: frozenset[str]) -> int:
+def _count(branch: _Branch, avoid: frozenset[str], totals: dict[int, int] | None = None) -> int:
+    """Classes below `branch` where none of `avoid` holds. `totals` (all classes below a
+    node, by node id) may be shared between calls on one space: a node whose scope holds
+    none of `avoid` counts all its classes, so only the nodes deciding `avoid` are walked."""
     memo: dict[int, int] = {}
 
     def count_branch(b: _Branch) -> int:
@@ -685,6 +690,10 @@ def _count(branch: _Branch, avoid: frozenset[str]) -> int:
 
     def count_and(node: _And) -> int:
         key = id(node)
+        if totals is not None and avoid and not node.scope & avoid:
+            if key not in totals:
+                totals[key] = _count(_Branch(-1, frozenset(), node), frozenset())
+            return totals[key]
         if key not in memo:
             memo[key] = math.prod(sum(count_branch(b) for b in p.branches) for p in node.parts)
         return memo[key]
@@ -740,13 +749,17 @@ def _smallest_branch(
     branch: _Branch,
     need: frozenset[str],
     avoid: frozenset[str],
-    memo: dict[tuple[int, frozenset[str], frozenset[str]], tuple[int, Assignment] | None],
+    memo: dict[Any, tuple[int, Assignment] | None],
 ) -> tuple[int, Assignment] | None:
     """`_find_branch` minimising the non-default blocks (block 0 holds the default): the
     parts are independent, so the smallest class takes the smallest class of each part."""
     if branch.fired & avoid:
         return None
-    need = need - branch.fired
+    scope = branch.child.scope
+    need, avoid = need - branch.fired, avoid & scope
+    if need - scope:
+        return None  # a test still needed was decided false on the way down
+    # Keyed by what matters below only, so that one memo serves every call on a space.
     key = (id(branch.child), need, avoid)
     if key in memo:
         return memo[key]

@@ -106,6 +106,8 @@ def diff_rulebooks(
             if rule_id in old_ids and rule_id in new_ids
             else ("added" if rule_id in new_ids else "removed")
         )
+        if status == "changed" and old.rule(rule_id).condition == new.rule(rule_id).condition:
+            continue  # the same condition fires on the same classes: nothing to count
         before = [OLD + rule_id] if rule_id in old_ids else []
         after = [NEW + rule_id] if rule_id in new_ids else []
         if after:
