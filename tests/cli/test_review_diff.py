@@ -14,7 +14,7 @@ import pytest
 
 from netaid import load_rulebook
 from netaid.cli import main
-from tests.conftest import FIXTURES, MINI_RULES
+from tests.conftest import FIXTURES, MINI_RULES, REPO
 
 OLD_DIR, NEW_DIR = FIXTURES / "diff" / "old", FIXTURES / "diff" / "new"
 
@@ -220,3 +220,14 @@ def test_diff_git_outside_a_repository(
     status, _, err = run(capsys, "diff", "--git", "HEAD", str(folder))
     assert status == 2
     assert "--git: git rev-parse failed" in err
+
+
+def test_the_documented_diff_output_is_what_the_command_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO)  # the documented command, run as written from the repository
+    doc = (REPO / "docs" / "review.md").read_text(encoding="utf-8")
+    shown = "netaid diff: OLD" + doc.split("```\nnetaid diff: OLD", 1)[1].split("```", 1)[0]
+    status, out, _ = run(capsys, "diff", "tests/fixtures/diff/old", "tests/fixtures/diff/new")
+    assert status == 0
+    assert out == shown
