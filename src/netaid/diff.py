@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from netaid._wording import describe_condition
 from netaid.check import ClassSpace
 from netaid.rulebook import Citation, Rule, Rulebook, Source
 
@@ -40,10 +41,14 @@ class Movement:
 
 @dataclass(frozen=True)
 class RuleChange:
-    """A rule in both rulebooks, and which of its parts differ."""
+    """A rule in both rulebooks, and which of its parts differ.
+
+    When the condition differs, `was` and `now` give it in plain words."""
 
     rule: str
     parts: tuple[str, ...]
+    was: str | None = None
+    now: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,11 @@ class RulebookDiff:
             "disappear": [vars(m) for m in self.disappear],
             "rules_added": list(self.added),
             "rules_removed": list(self.removed),
-            "rules_changed": [{"rule": c.rule, "parts": list(c.parts)} for c in self.changed],
+            "rules_changed": [
+                {"rule": c.rule, "parts": list(c.parts)}
+                | ({"condition_was": c.was, "condition_now": c.now} if c.was is not None else {})
+                for c in self.changed
+            ],
             "sources_changed": list(self.sources),
         }
 
@@ -120,7 +129,7 @@ def diff_rulebooks(
                 disappear.append(moved)
 
     changed = tuple(
-        RuleChange(r.id, parts)
+        _rule_change(old.rule(r.id), r, parts)
         for r in new.rules
         if r.id in old_ids and (parts := _changed_parts(old.rule(r.id), r))
     )
@@ -196,6 +205,14 @@ def _part(rule: Rule, name: str) -> object:
 
 def _changed_parts(old: Rule, new: Rule) -> tuple[str, ...]:
     return tuple(p for p in _PARTS if _part(old, p) != _part(new, p))
+
+
+def _rule_change(old: Rule, new: Rule, parts: tuple[str, ...]) -> RuleChange:
+    if "condition" not in parts:
+        return RuleChange(new.id, parts)
+    return RuleChange(
+        new.id, parts, describe_condition(old.condition), describe_condition(new.condition)
+    )
 
 
 def _changed_sources(old: Rulebook, new: Rulebook) -> tuple[str, ...]:

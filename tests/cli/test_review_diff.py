@@ -128,7 +128,11 @@ def test_diff_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["rules_changed"][1] == {
         "rule": "treatment.watchful_waiting",
         "parts": ["condition", "applies_when"],
+        "condition_was": "stage is regional or metastatic and the tumour causes no symptoms",
+        "condition_now": "stage is regional or metastatic, the tumour causes no symptoms, and "
+        "grade is not G3",
     }
+    assert data["rules_changed"][0] == {"rule": "context.everyone", "parts": ["text"]}
 
 
 def test_diff_same(capsys: pytest.CaptureFixture[str]) -> None:

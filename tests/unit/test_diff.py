@@ -84,6 +84,9 @@ def test_the_fixture_change_is_reported(report: RulebookDiff) -> None:
         ("context.everyone", ("text",)),
         ("treatment.watchful_waiting", ("condition", "applies_when")),
     ]
+    assert report.changed[0].was is None
+    assert report.changed[1].now is not None
+    assert report.changed[1].now.endswith("and grade is not G3")
     assert report.sources == ()
     assert not report.same
 

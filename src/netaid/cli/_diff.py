@@ -131,7 +131,10 @@ def format_text(report: RulebookDiff) -> str:
     ]
     if report.changed:
         out.append(f"rules changed: {len(report.changed)}")
-        out.extend(f"  ~ {c.rule}: {', '.join(c.parts)}" for c in report.changed)
+        for c in report.changed:
+            out.append(f"  ~ {c.rule}: {', '.join(c.parts)}")
+            if c.was is not None:
+                out += [f"      was: {c.was}", f"      now: {c.now}"]
     else:
         out.append("rules changed: none")
     out.append(f"sources changed: {', '.join(report.sources) or 'none'}")
