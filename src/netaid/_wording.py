@@ -52,6 +52,11 @@ _YES_NO: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+#: Scalar fields whose values read better inside a phrase: (before the values, after them).
+_SCALAR_WORDS: dict[str, tuple[str, str]] = {
+    "differentiation": ("the tumour is", " differentiated"),
+}
+
 
 # --- normal form: negations at the leaves, each leaf a set of allowed values ---
 
@@ -174,11 +179,14 @@ def _words(node: _Node, *, top: bool = False) -> str:
     parts = _junction_parts(node)
     if len(parts) == 1:
         return parts[0]
+    # Parts that list values with commas are set apart with semicolons (the last part's
+    # list ends the sentence, so it needs none).
+    comma = ";" if any(_bare_comma(p) for p in parts[:-1]) else ","
     if node.conjunctive:
-        text = " and ".join(parts) if len(parts) == 2 else _join(parts, ", and")
+        text = " and ".join(parts) if len(parts) == 2 else _join(parts, f"{comma} and", comma)
     else:
-        # Always ", or" between the parts: "or" also joins the values within a part.
-        text = _join(parts, ", or")
+        # Always a comma before "or" between the parts: "or" also joins values within one.
+        text = _join(parts, f"{comma} or", comma)
     return text if top else f"({text})"
 
 
@@ -205,11 +213,24 @@ def _junction_parts(node: _Junction) -> list[str]:
     return parts
 
 
-def _join(parts: list[str], last: str) -> str:
-    """Parts joined by commas, the last one by `last`: "a, b or c" (last=" or")."""
+def _bare_comma(text: str) -> bool:
+    """Does the text hold a comma outside brackets (which set their own parts apart)?"""
+    depth = 0
+    for n, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0 and text[n + 1 : n + 2] == " ":
+            return True
+    return False
+
+
+def _join(parts: list[str], last: str, sep: str = ",") -> str:
+    """Parts joined by `sep`, the last one by `last`: "a, b or c" (last=" or")."""
     if len(parts) == 1:
         return parts[0]
-    return f"{', '.join(parts[:-1])}{last} {parts[-1]}"
+    return f"{f'{sep} '.join(parts[:-1])}{last} {parts[-1]}"
 
 
 def _list(values: list[str], word: str) -> str:
@@ -232,14 +253,15 @@ def _values_words(node: _Values) -> str:
         return f"{label} is known"
     if allowed == ["unknown"]:
         return f"{label} is unknown"
+    subject, after = _SCALAR_WORDS.get(node.field, (f"{label} is", ""))
     if len(allowed) <= len(excluded):
-        return f"{label} is {_list([describe_value(v) for v in allowed], 'or')}"
+        return f"{subject} {_list([describe_value(v) for v in allowed], 'or')}{after}"
     said = [describe_value(v) for v in excluded]
     if len(said) == 1:
-        return f"{label} is not {said[0]}"
+        return f"{subject} not {said[0]}{after}"
     if len(said) == 2:
-        return f"{label} is neither {said[0]} nor {said[1]}"
-    return f"{label} is none of {', '.join(said)}"
+        return f"{subject} neither {said[0]} nor {said[1]}{after}"
+    return f"{subject} none of {_list(said, 'or')}{after}"
 
 
 def _yes_no_words(field: str, allowed: set[str]) -> str:
@@ -267,5 +289,5 @@ def _member_words(field: str, members: list[str], present: bool, *, conjunctive:
     if conjunctive:
         if len(said) == 2:
             return f"{label} include neither {said[0]} nor {said[1]}"
-        return f"{label} include none of {', '.join(said)}"
-    return f"{label} do not include all of {', '.join(said)}"
+        return f"{label} include none of {_list(said, 'or')}"
+    return f"{label} do not include all of {_list(said, 'and')}"

@@ -95,6 +95,27 @@ DIFF_NEW = FIXTURES / "diff" / "new"
             "(stage is regional, or metastases include lymph nodes) and the tumour causes no "
             "symptoms",
         ),
+        ({"equals": {"differentiation": "poorly"}}, "the tumour is poorly differentiated"),
+        (
+            {"not": {"equals": {"differentiation": "well"}}},
+            "the tumour is not well differentiated",
+        ),
+        (
+            {"not": {"one_of": {"site": ["stomach", "duodenum", "lung"]}}},
+            "primary site is none of stomach, duodenum or lung",
+        ),
+        # A part that lists values with commas, then more parts: semicolons between them.
+        (
+            {
+                "all": [
+                    {"one_of": {"site": ["stomach", "duodenum", "lung"]}},
+                    {"equals": {"symptomatic": False}},
+                    {"equals": {"grade": "G1"}},
+                ]
+            },
+            "primary site is stomach, duodenum or lung; the tumour causes no symptoms; and "
+            "grade is G1",
+        ),
         # De Morgan: not (a and b) is (not a, or not b).
         (
             {
