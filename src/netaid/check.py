@@ -66,7 +66,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations, product
+from itertools import product
 from typing import Any, TypeAlias
 
 from pydantic import TypeAdapter
@@ -301,7 +301,8 @@ class ClassSpace:
         self._index = {atom: i for i, atom in enumerate(atoms)}
         self._covering: list[tuple[Assignment, frozenset[str]]] | None = None
         self._totals: dict[int, int] = {}  # classes below each node: see `_count`
-        self._smallest: dict[Any, tuple[int, Assignment] | None] = {}  # see `smallest`
+        self._smallest: dict[Any, tuple[int, _Picks] | None] = {}  # see `smallest`
+        self._count_memo: dict[Any, int] = {}  # see `count`
 
     # -- construction --
 
@@ -367,17 +368,12 @@ class ClassSpace:
 
     def count(self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()) -> int:
         """The number of classes where every rule or probe of `all_of` holds and none of
-        `none_of` does (inclusion-exclusion over `count_without`)."""
+        `none_of` does."""
         need, avoid = frozenset(all_of), frozenset(none_of)
         for name in need | avoid:
             if name not in self._tests:
                 raise KeyError(name)
-        ordered = sorted(need)
-        total = 0
-        for size in range(len(ordered) + 1):
-            for subset in combinations(ordered, size):
-                total += (-1) ** size * _count(self._root, avoid | frozenset(subset), self._totals)
-        return total
+        return _count_where(self._root, need, avoid, self._count_memo, self._totals)
 
     @property
     def leaf_count(self) -> int:
@@ -478,7 +474,7 @@ class ClassSpace:
             if name not in self._tests:
                 raise KeyError(name)
         found = _smallest_branch(self._root, need, avoid, self._smallest)
-        return None if found is None else found[1]
+        return None if found is None else _assignment(found[1])
 
     def fired_anywhere(self) -> frozenset[str]:
         """The rules (and probes) that hold for at least one valid case."""
@@ -691,14 +687,53 @@ def _count(branch: _Branch, avoid: frozenset[str], totals: dict[int, int] | None
     def count_and(node: _And) -> int:
         key = id(node)
         if totals is not None and avoid and not node.scope & avoid:
-            if key not in totals:
-                totals[key] = _count(_Branch(-1, frozenset(), node), frozenset())
-            return totals[key]
+            return _total(node, totals)
         if key not in memo:
             memo[key] = math.prod(sum(count_branch(b) for b in p.branches) for p in node.parts)
         return memo[key]
 
     return count_branch(branch)
+
+
+def _count_where(
+    branch: _Branch,
+    need: frozenset[str],
+    avoid: frozenset[str],
+    memo: dict[Any, int],
+    totals: dict[int, int],
+) -> int:
+    """Classes below `branch` where all of `need` hold and none of `avoid` does. Like
+    `_smallest_branch`, keyed by what matters below only, so one memo serves every call."""
+    if branch.fired & avoid:
+        return 0
+    node = branch.child
+    need, avoid = need - branch.fired, avoid & node.scope
+    if need - node.scope:
+        return 0  # a test still needed was decided false on the way down
+    if not need and not avoid:
+        return _total(node, totals)
+    key = (id(node), need, avoid)
+    if key not in memo:
+        product = 1
+        for part in node.parts:
+            part_need, part_avoid = need & part.scope, avoid & part.scope
+            product *= sum(
+                _count_where(b, part_need, part_avoid, memo, totals) for b in part.branches
+            )
+            if not product:
+                break
+        memo[key] = product
+    return memo[key]
+
+
+def _total(node: _And, totals: dict[int, int]) -> int:
+    """All classes below a node, remembered in `totals` by node id."""
+    key = id(node)
+    if key not in totals:
+        totals[key] = math.prod(
+            sum(_total(b.child, totals) for b in part.branches) for part in node.parts
+        )
+    return totals[key]
 
 
 def _cover_branch(
@@ -745,12 +780,17 @@ def _find_branch(branch: _Branch, need: frozenset[str], avoid: frozenset[str]) -
     return None if need else found
 
 
+#: The choices of the smallest class below a node, shared rather than copied: for each part,
+#: (atom, block, the choices below that branch).
+_Picks: TypeAlias = tuple[tuple[int, int, "_Picks"], ...]
+
+
 def _smallest_branch(
     branch: _Branch,
     need: frozenset[str],
     avoid: frozenset[str],
-    memo: dict[Any, tuple[int, Assignment] | None],
-) -> tuple[int, Assignment] | None:
+    memo: dict[Any, tuple[int, _Picks] | None],
+) -> tuple[int, _Picks] | None:
     """`_find_branch` minimising the non-default blocks (block 0 holds the default): the
     parts are independent, so the smallest class takes the smallest class of each part."""
     if branch.fired & avoid:
@@ -763,28 +803,38 @@ def _smallest_branch(
     key = (id(branch.child), need, avoid)
     if key in memo:
         return memo[key]
-    cost, found = 0, {}
-    result: tuple[int, Assignment] | None = None
+    cost, picks = 0, []
+    result: tuple[int, _Picks] | None = None
     for part in branch.child.parts:
         part_need, part_avoid = need & part.scope, avoid & part.scope
-        best: tuple[int, Assignment] | None = None
+        best: tuple[int, int, _Picks] | None = None
         for candidate in part.branches:
             sub = _smallest_branch(candidate, part_need, part_avoid, memo)
             if sub is None:
                 continue
             score = sub[0] + (candidate.block != 0)
             if best is None or score < best[0]:
-                best = (score, {part.atom: candidate.block, **sub[1]})
+                best = (score, candidate.block, sub[1])
         if best is None:
             break
         cost += best[0]
-        found.update(best[1])
+        picks.append((part.atom, best[1], best[2]))
         need -= part_need
     else:
         # A test still needed here was decided false on the way down.
-        result = None if need else (cost, found)
+        result = None if need else (cost, tuple(picks))
     memo[key] = result
     return result
+
+
+def _assignment(picks: _Picks) -> Assignment:
+    found: Assignment = {}
+    stack = [picks]
+    while stack:
+        for atom, block, below in stack.pop():
+            found[atom] = block
+            stack.append(below)
+    return found
 
 
 def _max_and(
