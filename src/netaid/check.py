@@ -998,6 +998,21 @@ class Gap:
     case: dict[str, Any] | None
 
 
+#: Notes that flag a profile the documents make implausible: coherence notes, and the flags on
+#: grade and differentiation that the documents read differently.
+COHERENCE_PREFIXES = ("note.coherence.", "note.flag.")
+
+
+@dataclass(frozen=True)
+class Coherence:
+    """One coherence relation: the classes whose profile its note flags, and a smallest case."""
+
+    rule: str
+    title: str
+    classes: int
+    case: dict[str, Any] | None
+
+
 @dataclass(frozen=True)
 class CheckReport:
     rulebook_version: str
@@ -1020,6 +1035,9 @@ class CheckReport:
     engine_problems: tuple[str, ...]
     coverage: dict[str, dict[str, tuple[str, ...]]]
     examples: tuple[ExampleResult, ...]
+    coherence: tuple[Coherence, ...] = ()
+    #: Classes no coherence relation flags: the profiles vignettes draw from by default.
+    coherent_classes: int = 0
 
     @property
     def failing_examples(self) -> tuple[ExampleResult, ...]:
@@ -1074,6 +1092,10 @@ class CheckReport:
                 "rulesets": [vars(r) for r in self.rulesets],
                 "problems": list(self.limit_problems),
                 "disagreements": list(self.engine_problems),
+            },
+            "coherence": {
+                "relations": [vars(c) for c in self.coherence],
+                "coherent_classes": self.coherent_classes,
             },
             "coverage": {
                 name: {value: list(ids) for value, ids in values.items()}
@@ -1147,7 +1169,22 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
         engine_problems=engine_problems,
         coverage=_coverage(space, rulebook),
         examples=examples,
+        coherence=tuple(_coherence(space, rulebook)),
+        coherent_classes=space.count_without(
+            r.id for r in rulebook.rules if r.id.startswith(COHERENCE_PREFIXES)
+        ),
     )
+
+
+def _coherence(space: ClassSpace, rulebook: Rulebook) -> Iterator[Coherence]:
+    """Each coherence relation over the whole class space: how many classes it flags."""
+    for rule in rulebook.rules:
+        if not rule.id.startswith(COHERENCE_PREFIXES):
+            continue
+        flagged = space.class_count - space.count_without([rule.id])
+        found = space.find(all_of=[rule.id])
+        case = _dump(space.case(found)) if found is not None else None
+        yield Coherence(rule.id, rule.title, flagged, case)
 
 
 def _dump(case: Case) -> dict[str, Any]:

@@ -496,7 +496,7 @@ EXPECTED: dict[str, Example] = {
         must=(
             *CONTESTED_FOR_ALL,
             cat("chemotherapy", CHEMO),
-            cat("prrt", PRRT),
+            cat("targeted_therapy", TARGETED),
             point("treatment.surgery.lymph_nodes", LYMPH_NODE_SURGERY),
             point(
                 "question.resectable_unknown",
@@ -514,6 +514,12 @@ EXPECTED: dict[str, Example] = {
             cat("watchful_waiting", NO_WW_SYMPTOMS),
             ther("mesenteric_resection", NO_MESENTERIC_SITE),
             cat("debulking_surgery", NO_DEBULKING),
+            cat(
+                "prrt",
+                "Frankly Speaking lists radiation (given as PRRT) for 'Metastatic (extensive "
+                "disease)'; Macmillan for carcinoid syndrome: regional spread to lymph nodes, no "
+                "syndrome, and surgery not ruled out",
+            ),
         ),
         notes=(
             note(
@@ -800,6 +806,18 @@ EXPECTED: dict[str, Example] = {
                 "question.carcinoid_syndrome.possible",
                 "Frankly Speaking: lung NETs especially 'can produce excessive serotonin, "
                 "resulting in carcinoid syndrome'",
+            ),
+            *(
+                point(
+                    rule_id,
+                    "Macmillan lists SSAs, radionuclide therapy and interferon among the 'Other "
+                    "treatment options' after 'If surgery cannot completely remove the NET'",
+                )
+                for rule_id in (
+                    "treatment.ssa.growth_control",
+                    "treatment.prrt.lutetium",
+                    "treatment.immunotherapy.interferon",
+                )
             ),
         ),
         must_not=(
