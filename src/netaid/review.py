@@ -214,6 +214,14 @@ def _md_quote(quote: Quote) -> str:
     return f"“{_md(quote.quote)}” — {_md(quote.publisher)}, *{_md(quote.section)}*"
 
 
+def _md_example(example: ExampleLine) -> str:
+    said = []
+    for label, ids in (("produces", example.produces), ("does not produce", example.not_produces)):
+        if ids:
+            said.append(f"{label} {', '.join(f'`{i}`' for i in ids)}")
+    return f"{_md(example.case)} → {'; '.join(said) or 'no expectation'}"
+
+
 def _markdown(sheet: ReviewSheet) -> str:
     out = [
         "# netaid rule review sheet",
@@ -237,7 +245,7 @@ def _markdown(sheet: ReviewSheet) -> str:
         if e.excludes:
             out += ["", f"**Never together with.** {', '.join(f'`{x}`' for x in e.excludes)}"]
         out += ["", "**Examples.**" if e.examples else "**Examples.** none"]
-        out += [f"- {_md(x.text)}" for x in e.examples]
+        out += [f"- {_md_example(x)}" for x in e.examples]
         out += [
             "",
             "| " + " | ".join(s.capitalize() for s in SIGN_OFF) + " |",

@@ -226,6 +226,9 @@ def test_examples_read_as_case_and_expected_points(rulebook: Rulebook) -> None:
     assert any("→ produces treatment.surgery.primary" in t for t in texts)
     assert any("→ does not produce treatment.surgery.primary" in t for t in texts)
     assert all("primary site:" in t for t in texts)
+    markdown = render_review(review_sheet(rulebook))
+    assert "→ produces `treatment.surgery.primary`" in markdown
+    assert "→ does not produce `treatment.surgery.primary`" in markdown
 
 
 _HOSTILE = """\
