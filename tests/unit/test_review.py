@@ -310,3 +310,31 @@ def test_csv_cell_leaves_text_alone() -> None:
 def test_unknown_format_is_refused(mini_rulebook: Rulebook) -> None:
     with pytest.raises(ValueError, match="unknown review format 'pdf'"):
         render_review(review_sheet(mini_rulebook), "pdf")
+
+
+def test_a_profile_tie_says_it_is_about_the_profile(tmp_path: Path) -> None:
+    shutil.copy(MINI_RULES / "sources.yaml", tmp_path / "sources.yaml")
+    (tmp_path / "rules.yaml").write_text(
+        """\
+rules:
+  - id: question.grade_unknown
+    kind: question
+    title: What is the grade?
+    text: Ask what grade the tumour is.
+    when:
+      equals: {grade: unknown}
+    applies_when:
+      ties: the profile does not give the grade
+      basis: profile
+    citations:
+      - source: cleveland
+        section: Are there grades of neuroendocrine tumors?
+        quote: healthcare providers use a grading system to create your treatment plan.
+"""
+    )
+    entry = review_sheet(load_rulebook(tmp_path)).entries[0]
+    assert entry.ties_basis == "profile"
+    assert entry.condition_quotes == ()
+    text = render_review(review_sheet(load_rulebook(tmp_path)))
+    assert "shown because the profile does not give the grade" in text
+    assert "**Condition, in plain words.** grade is unknown" in text
