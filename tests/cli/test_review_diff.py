@@ -135,6 +135,19 @@ def test_diff_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["rules_changed"][0] == {"rule": "context.everyone", "parts": ["text"]}
 
 
+def test_diff_json_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "diff.json"
+    status, out, _ = run(
+        capsys, "diff", str(OLD_DIR), str(NEW_DIR), "--format", "json", "--out", str(path)
+    )
+    assert status == 0
+    assert out == ""
+    assert json.loads(path.read_text(encoding="utf-8"))["rules_removed"] == ["question.grade_known"]
+    status, _, err = run(capsys, "diff", str(OLD_DIR), str(NEW_DIR), "--out", str(tmp_path))
+    assert status == 2
+    assert "--out: cannot write" in err
+
+
 def test_diff_same(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "diff", str(OLD_DIR), str(OLD_DIR))
     assert status == 0

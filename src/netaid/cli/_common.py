@@ -98,3 +98,15 @@ def load_rulebook_from(folder: Path | None, what: str) -> Rulebook:
     except RulebookError as exc:
         shown = folder if folder is not None else default_rules_dir()
         raise UsageError(f"{what} {str(shown)!r}: {exc}") from None
+
+
+def write_out_or_file(text: str, path: Path | None) -> None:
+    """`text` to standard output, or to the file given with --out (bad input if unwritable)."""
+    if path is None:
+        write_out(text)
+        return
+    try:
+        # newline="": the text's own line ends (a CSV's \r\n), untranslated.
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {str(path)!r}: {exc.strerror}") from None

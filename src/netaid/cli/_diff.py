@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from netaid.cli._common import EXIT_OK, UsageError, load_rulebook_from, write_out
+from netaid.cli._common import EXIT_OK, UsageError, load_rulebook_from, write_out_or_file
 
 if TYPE_CHECKING:
     from netaid.diff import Movement, RulebookDiff
@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
         help="OLD is FOLDER as committed at this git revision, NEW the folder as it is now",
     )
     p.add_argument("--format", default="text", choices=FORMATS)
+    p.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
         names = (f"{folder} at {args.git}", str(folder))
     report = diff_rulebooks(old, new, old_name=names[0], new_name=names[1])
     if args.format == "json":
-        write_out(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        output = json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
-        write_out(format_text(report))
+        output = format_text(report)
+    write_out_or_file(output, args.out)
     return EXIT_OK
 
 

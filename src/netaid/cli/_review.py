@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_OK, UsageError, load_rulebook_from, write_out
+from netaid.cli._common import EXIT_OK, load_rulebook_from, write_out_or_file
 from netaid.review import FORMATS, render_review, review_sheet
 
 
@@ -29,13 +29,5 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rulebook = load_rulebook_from(args.rules, "--rules")
-    output = render_review(review_sheet(rulebook), args.format)
-    if args.out is None:
-        write_out(output)
-        return EXIT_OK
-    try:
-        # newline="": the CSV writer's own line ends, untranslated.
-        args.out.write_text(output, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write {str(args.out)!r}: {exc.strerror}") from None
+    write_out_or_file(render_review(review_sheet(rulebook), args.format), args.out)
     return EXIT_OK
