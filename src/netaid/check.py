@@ -300,6 +300,9 @@ class ClassSpace:
         self._root = root
         self._index = {atom: i for i, atom in enumerate(atoms)}
         self._covering: list[tuple[Assignment, frozenset[str]]] | None = None
+        self._totals: dict[int, int] = {}  # classes below each node: see `_count`
+        self._smallest: dict[Any, tuple[int, _Picks] | None] = {}  # see `smallest`
+        self._count_memo: dict[Any, int] = {}  # see `count`
 
     # -- construction --
 
@@ -361,7 +364,16 @@ class ClassSpace:
 
     def count_without(self, names: Iterable[str]) -> int:
         """The number of classes where none of these rules (or probes) holds."""
-        return _count(self._root, frozenset(names))
+        return _count(self._root, frozenset(names), self._totals)
+
+    def count(self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()) -> int:
+        """The number of classes where every rule or probe of `all_of` holds and none of
+        `none_of` does."""
+        need, avoid = frozenset(all_of), frozenset(none_of)
+        for name in need | avoid:
+            if name not in self._tests:
+                raise KeyError(name)
+        return _count_where(self._root, need, avoid, self._count_memo, self._totals)
 
     @property
     def leaf_count(self) -> int:
@@ -451,6 +463,18 @@ class ClassSpace:
             if name not in self._tests:
                 raise KeyError(name)
         return _find_branch(self._root, need, avoid)
+
+    def smallest(
+        self, all_of: Iterable[str] = (), none_of: Iterable[str] = ()
+    ) -> Assignment | None:
+        """Like `find`, but the class whose representative case sets the fewest atoms away
+        from their defaults (the smallest example), or None when no valid case is like that."""
+        need, avoid = frozenset(all_of), frozenset(none_of)
+        for name in need | avoid:
+            if name not in self._tests:
+                raise KeyError(name)
+        found = _smallest_branch(self._root, need, avoid, self._smallest)
+        return None if found is None else _assignment(found[1])
 
     def fired_anywhere(self) -> frozenset[str]:
         """The rules (and probes) that hold for at least one valid case."""
@@ -649,7 +673,10 @@ class _Search:
         return not against or not any(self.assign[j] == c for j, c in against)
 
 
-def _count(branch: _Branch, avoid: frozenset[str]) -> int:
+def _count(branch: _Branch, avoid: frozenset[str], totals: dict[int, int] | None = None) -> int:
+    """Classes below `branch` where none of `avoid` holds. `totals` (all classes below a
+    node, by node id) may be shared between calls on one space: a node whose scope holds
+    none of `avoid` counts all its classes, so only the nodes deciding `avoid` are walked."""
     memo: dict[int, int] = {}
 
     def count_branch(b: _Branch) -> int:
@@ -659,11 +686,54 @@ def _count(branch: _Branch, avoid: frozenset[str]) -> int:
 
     def count_and(node: _And) -> int:
         key = id(node)
+        if totals is not None and avoid and not node.scope & avoid:
+            return _total(node, totals)
         if key not in memo:
             memo[key] = math.prod(sum(count_branch(b) for b in p.branches) for p in node.parts)
         return memo[key]
 
     return count_branch(branch)
+
+
+def _count_where(
+    branch: _Branch,
+    need: frozenset[str],
+    avoid: frozenset[str],
+    memo: dict[Any, int],
+    totals: dict[int, int],
+) -> int:
+    """Classes below `branch` where all of `need` hold and none of `avoid` does. Like
+    `_smallest_branch`, keyed by what matters below only, so one memo serves every call."""
+    if branch.fired & avoid:
+        return 0
+    node = branch.child
+    need, avoid = need - branch.fired, avoid & node.scope
+    if need - node.scope:
+        return 0  # a test still needed was decided false on the way down
+    if not need and not avoid:
+        return _total(node, totals)
+    key = (id(node), need, avoid)
+    if key not in memo:
+        product = 1
+        for part in node.parts:
+            part_need, part_avoid = need & part.scope, avoid & part.scope
+            product *= sum(
+                _count_where(b, part_need, part_avoid, memo, totals) for b in part.branches
+            )
+            if not product:
+                break
+        memo[key] = product
+    return memo[key]
+
+
+def _total(node: _And, totals: dict[int, int]) -> int:
+    """All classes below a node, remembered in `totals` by node id."""
+    key = id(node)
+    if key not in totals:
+        totals[key] = math.prod(
+            sum(_total(b.child, totals) for b in part.branches) for part in node.parts
+        )
+    return totals[key]
 
 
 def _cover_branch(
@@ -708,6 +778,63 @@ def _find_branch(branch: _Branch, need: frozenset[str], avoid: frozenset[str]) -
         need -= part_need
     # A test still needed here was decided false on the way down.
     return None if need else found
+
+
+#: The choices of the smallest class below a node, shared rather than copied: for each part,
+#: (atom, block, the choices below that branch).
+_Picks: TypeAlias = tuple[tuple[int, int, "_Picks"], ...]
+
+
+def _smallest_branch(
+    branch: _Branch,
+    need: frozenset[str],
+    avoid: frozenset[str],
+    memo: dict[Any, tuple[int, _Picks] | None],
+) -> tuple[int, _Picks] | None:
+    """`_find_branch` minimising the non-default blocks (block 0 holds the default): the
+    parts are independent, so the smallest class takes the smallest class of each part."""
+    if branch.fired & avoid:
+        return None
+    scope = branch.child.scope
+    need, avoid = need - branch.fired, avoid & scope
+    if need - scope:
+        return None  # a test still needed was decided false on the way down
+    # Keyed by what matters below only, so that one memo serves every call on a space.
+    key = (id(branch.child), need, avoid)
+    if key in memo:
+        return memo[key]
+    cost, picks = 0, []
+    result: tuple[int, _Picks] | None = None
+    for part in branch.child.parts:
+        part_need, part_avoid = need & part.scope, avoid & part.scope
+        best: tuple[int, int, _Picks] | None = None
+        for candidate in part.branches:
+            sub = _smallest_branch(candidate, part_need, part_avoid, memo)
+            if sub is None:
+                continue
+            score = sub[0] + (candidate.block != 0)
+            if best is None or score < best[0]:
+                best = (score, candidate.block, sub[1])
+        if best is None:
+            break
+        cost += best[0]
+        picks.append((part.atom, best[1], best[2]))
+        need -= part_need
+    else:
+        # A test still needed here was decided false on the way down.
+        result = None if need else (cost, tuple(picks))
+    memo[key] = result
+    return result
+
+
+def _assignment(picks: _Picks) -> Assignment:
+    found: Assignment = {}
+    stack = [picks]
+    while stack:
+        for atom, block, below in stack.pop():
+            found[atom] = block
+            stack.append(below)
+    return found
 
 
 def _max_and(

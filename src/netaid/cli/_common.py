@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from netaid.rulebook import Rulebook
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and found problems (lint, check), or a batch row failed
@@ -82,3 +85,28 @@ class Parser(argparse.ArgumentParser):
             write_out(message)
         else:
             super()._print_message(message, file)
+
+
+def load_rulebook_from(folder: Path | None, what: str) -> Rulebook:
+    """Load a rulebook folder named on the command line; a rulebook that does not load is bad
+    input that names the folder (`what` says which argument gave it) and every problem."""
+    from netaid.errors import RulebookError
+    from netaid.rulebook import default_rules_dir, load_rulebook
+
+    try:
+        return load_rulebook(folder)
+    except RulebookError as exc:
+        shown = folder if folder is not None else default_rules_dir()
+        raise UsageError(f"{what} {str(shown)!r}: {exc}") from None
+
+
+def write_out_or_file(text: str, path: Path | None) -> None:
+    """`text` to standard output, or to the file given with --out (bad input if unwritable)."""
+    if path is None:
+        write_out(text)
+        return
+    try:
+        # newline="": the text's own line ends (a CSV's \r\n), untranslated.
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {str(path)!r}: {exc.strerror}") from None
