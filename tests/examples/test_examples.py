@@ -642,9 +642,9 @@ EXPECTED: dict[str, Example] = {
         must=(
             *CONTESTED_FOR_ALL,
             point(
-                "question.stage_unknown",
-                "City of Hope: 'Diagnostic testing is used by doctors to determine the stage'; "
-                "the stage is not given",
+                "context.stage.metastatic",
+                "City of Hope: metastatic NETs 'Have spread throughout the body'; liver spread is "
+                "distant, so the stage is metastatic though not given",
             ),
             cat("somatostatin_analogue", SSA_SPREAD),
             cat("targeted_therapy", TARGETED),
@@ -663,6 +663,11 @@ EXPECTED: dict[str, Example] = {
             ),
         ),
         must_not=(
+            point(
+                "question.stage_unknown",
+                "liver spread already makes the tumour metastatic (City of Hope: 'Have spread "
+                "throughout the body')",
+            ),
             cat("watchful_waiting", NO_WW_SYMPTOMS_UNKNOWN),
             cat("syndrome_control", NO_HORMONE_STATED),
         ),
@@ -750,6 +755,11 @@ EXPECTED: dict[str, Example] = {
     "rectum-regional-asymptomatic.yaml": Example(
         must=(
             *CONTESTED_FOR_ALL,
+            point(
+                "question.resectable_unknown",
+                "Macmillan: the aim changes if surgery cannot completely remove the NET; the "
+                "case does not say",
+            ),
             cat("watchful_waiting", WATCHFUL_WAITING),
             point("treatment.watchful_waiting.spread_no_symptoms", WATCHFUL_WAITING),
             point("treatment.surgery.lymph_nodes", LYMPH_NODE_SURGERY),
@@ -766,6 +776,10 @@ EXPECTED: dict[str, Example] = {
             cat("syndrome_control", NON_FUNCTIONING_NO_HORMONE_MEDICINE),
             cat("debulking_surgery", NO_DEBULKING),
             cat("cardiac_care", NO_CARDIAC),
+            point(
+                "question.stage_unknown",
+                "the stage is given (regional)",
+            ),
         ),
     ),
     "pancreas-nonfunctioning-localized-resectable.yaml": Example(
@@ -810,11 +824,13 @@ EXPECTED: dict[str, Example] = {
             *(
                 point(
                     rule_id,
-                    "Macmillan lists SSAs, radionuclide therapy and interferon among the 'Other "
+                    "Macmillan lists SSAs, targeted therapy, radionuclide therapy and interferon "
+                    "among the 'Other "
                     "treatment options' after 'If surgery cannot completely remove the NET'",
                 )
                 for rule_id in (
                     "treatment.ssa.growth_control",
+                    "treatment.targeted.advanced",
                     "treatment.prrt.lutetium",
                     "treatment.immunotherapy.interferon",
                 )
@@ -822,7 +838,6 @@ EXPECTED: dict[str, Example] = {
         ),
         must_not=(
             cat("surgery", NO_CURATIVE_SURGERY),
-            cat("targeted_therapy", NO_TARGETED),
             cat("liver_directed_therapy", NO_LIVER),
             cat("watchful_waiting", NO_WW_LOCALIZED),
             cat("syndrome_control", NO_HORMONE_STATED),

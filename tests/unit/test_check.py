@@ -530,7 +530,7 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["classes"] == 216
     assert data["engine"]["match_limit"] == 64
     assert data["dead"] == []
-    assert data["coverage"]["grade"]["G3"] == ["question.grade_known"]
+    assert data["coverage"]["grade"]["G3"] == ["treatment.watchful_waiting", "question.grade_known"]
 
 
 def test_cli_exit_1_on_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
