@@ -19,14 +19,9 @@ __all__ = ["ConditionProblem", "QuoteProblem", "check_conditions", "check_quotes
 _PROFILE_FIELDS = frozenset({"completely_removed"})
 
 
-#: List bullets that text extraction left in the documents: layout, not words.
-_BULLETS = str.maketrans({"•": " "})
-
-
 def normalise(text: str) -> str:
-    """Whitespace folded to single spaces, list bullets dropped: the documents' line breaks
-    and bullets are extraction noise, so a quote may run across a list's items."""
-    return " ".join(text.translate(_BULLETS).split())
+    """Whitespace folded to single spaces: the documents' line breaks are extraction noise."""
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
