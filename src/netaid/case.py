@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from netaid._untrusted import MAX_SHOWN, shown
 from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import CaseError, FieldProblem
 
@@ -390,7 +391,7 @@ def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
         allowed = _allowed_inputs(name, typed=typed)
         message = error["msg"]
         if error.get("input") is not None and error["type"] not in ("missing",):
-            message = f"{message}, got {error['input']!r}"
+            message = f"{message}, got {shown(error['input'])}"
         problems.append(FieldProblem(name, message, error.get("input"), allowed))
     return problems
 
@@ -455,3 +456,14 @@ def _parse(text: str, origin: str) -> object:
         raise CaseError(
             [FieldProblem("(file)", f"not valid YAML or JSON: {exc}")], origin=origin
         ) from None
+    except ValueError as exc:
+        # What the parser read but Python cannot build: a 30 February, an integer of more
+        # than 4,300 digits.
+        raise CaseError([FieldProblem("(file)", unbuildable(exc))], origin=origin) from None
+
+
+def unbuildable(exc: ValueError) -> str:
+    """Why a value a parser read cannot be built, in a user's words."""
+    if "digits" in str(exc):
+        return "a number has too many digits"
+    return f"a value cannot be read: {str(exc)[:MAX_SHOWN]}"

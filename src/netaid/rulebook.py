@@ -33,7 +33,7 @@ from netaid._conditions import (
     witness,
 )
 from netaid._yaml import load_yaml
-from netaid.case import Case, case_values
+from netaid.case import Case, case_values, unbuildable
 from netaid.errors import RulebookError, RuleProblem
 
 __all__ = [
@@ -357,6 +357,12 @@ class _Loader:
             data = cached_parse(raw, _parse_yaml)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.problem(path.name, f"cannot read as YAML: {exc}")
+            return None
+        except RecursionError:
+            self.problem(path.name, "cannot read as YAML: nested too deeply")
+            return None
+        except ValueError as exc:  # read, but not buildable: a 30 February, a huge integer
+            self.problem(path.name, f"cannot read as YAML: {unbuildable(exc)}")
             return None
         try:
             return model.model_validate(data)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, say, write_out
 from netaid.lint import check_quotes
 from netaid.rulebook import load_rulebook
 
@@ -22,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     rulebook = load_rulebook(args.rules)
     problems = check_quotes(rulebook, args.corpus)
     for problem in problems:
-        print(f"netaid lint: {problem}", file=sys.stderr)
+        say(f"netaid lint: {problem}")
     citations = sum(len(r.citations) for r in rulebook.rules)
     verdict = "FAILED" if problems else "ok"
     write_out(
