@@ -21,11 +21,16 @@ from pathlib import Path
 __all__ = ["NotRegularFileError", "TooLargeError", "read_limited", "write_atomic"]
 
 
-class NotRegularFileError(OSError):
+class _ReadError(OSError):
+    def __str__(self) -> str:
+        return f"{self.strerror}: {self.filename}"
+
+
+class NotRegularFileError(_ReadError):
     """The path names a FIFO, a device, a folder or a socket, not a regular file."""
 
 
-class TooLargeError(OSError):
+class TooLargeError(_ReadError):
     """The file is larger than the reader's limit."""
 
 

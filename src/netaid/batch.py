@@ -116,8 +116,12 @@ class BatchReader:
             info = os.fstat(self._file.fileno())
         except OSError as exc:
             raise self._unusable(f"cannot read: {exc.strerror or exc}") from None
-        # A pipe is streamed like a file; only its length is unknown.
+        # A pipe is streamed like a file (only its length is unknown); a device such as
+        # /dev/zero would never end.
         regular = stat.S_ISREG(info.st_mode)
+        if not (regular or stat.S_ISFIFO(info.st_mode)):
+            self.close()
+            raise self._unusable("cannot read: not a regular file or a pipe")
         self.size = info.st_size if regular else 0
         #: Digits that number every row: a file has no more lines than bytes.
         self.digits = max(4, len(str(self.size))) if regular else 9

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from netaid._files import TooLargeError, read_limited
 from netaid._untrusted import MAX_SHOWN, shown
 from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import CaseError, FieldProblem
@@ -428,17 +429,26 @@ def load_case(source: str | Path) -> Case:
         if str(source) == "-":
             text = sys.stdin.read(MAX_CASE_CHARS + 1)
         else:
-            with Path(source).open(encoding="utf-8") as file:
-                text = file.read(MAX_CASE_CHARS + 1)
+            # A UTF-8 character is at most 4 bytes: enough to tell an overlong case.
+            text = read_limited(source, 4 * MAX_CASE_CHARS).decode("utf-8")
+    except TooLargeError:
+        raise _too_long(origin) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([FieldProblem("(file)", f"cannot read: {exc}")], origin=origin) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CaseError([FieldProblem("(file)", f"cannot read: {reason}")], origin=origin) from None
+    # The byte-order mark some editors write is not part of the case, whatever the format.
+    text = text.removeprefix("\ufeff")
     if len(text) > MAX_CASE_CHARS:
-        # A case is a few hundred bytes: stop reading rather than hold a huge input in memory.
-        raise CaseError(
-            [FieldProblem("(file)", f"longer than {MAX_CASE_CHARS:,} characters; not a case")],
-            origin=origin,
-        )
+        raise _too_long(origin)
     return case_from_mapping(_parse(text, origin), origin=origin)
+
+
+def _too_long(origin: str) -> CaseError:
+    # A case is a few hundred bytes: stop reading rather than hold a huge input in memory.
+    return CaseError(
+        [FieldProblem("(file)", f"longer than {MAX_CASE_CHARS:,} characters; not a case")],
+        origin=origin,
+    )
 
 
 def _parse(text: str, origin: str) -> object:

@@ -32,6 +32,7 @@ from netaid._conditions import (
     reasons,
     witness,
 )
+from netaid._files import TooLargeError, read_limited
 from netaid._yaml import load_yaml
 from netaid.case import Case, case_values, unbuildable
 from netaid.errors import RulebookError, RuleProblem
@@ -348,9 +349,9 @@ class _Loader:
 
     def _read(self, path: Path, model: type[_M]) -> _M | None:
         try:
-            with path.open("rb") as file:
-                raw = file.read(MAX_FILE_BYTES + 1)
-            if len(raw) > MAX_FILE_BYTES:
+            try:
+                raw = read_limited(path, MAX_FILE_BYTES)
+            except TooLargeError:
                 self.problem(path.name, f"larger than {MAX_FILE_BYTES:,} bytes; not read")
                 return None
             self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
