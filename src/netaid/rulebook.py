@@ -445,8 +445,11 @@ class _Loader:
         except ConditionError as exc:
             fail(exc.message, exc.location)
             return None
-        if witness(condition) is None:
-            fail("this condition can never be true for a valid case", "when")
+        try:
+            if witness(condition) is None:
+                fail("this condition can never be true for a valid case", "when")
+        except ConditionError as exc:  # past the search's budget
+            fail(exc.message, exc.location)
         for i, example in enumerate(model.examples):
             try:
                 Case.model_validate(example.case)
