@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
@@ -190,7 +191,37 @@ class Case(BaseModel):
                 "{message}",
                 {"message": "; ".join(p.message for p in problems), "fields": ", ".join(fields)},
             )
+        _VALIDATED[id(self)] = self
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Whether the case was validated travels with it: a worker of discuss_many then checks
+        # exactly the cases the caller's process would have.
+        return {**super().__getstate__(), _VALIDATED_KEY: _VALIDATED.get(id(self)) is self}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        state = dict(state)
+        was_validated = state.pop(_VALIDATED_KEY, False)
+        super().__setstate__(state)
+        if was_validated:
+            _VALIDATED[id(self)] = self
+
+
+# The cases pydantic validated. `model_copy(update=...)` and `model_construct` skip
+# validation, so `validated` checks any other case again before it is evaluated. By
+# identity, through weak references: an unchecked copy may compare equal to a valid case
+# ("G1" == Grade.G1).
+_VALIDATED: weakref.WeakValueDictionary[int, Case] = weakref.WeakValueDictionary()
+_VALIDATED_KEY = "netaid_validated"
+
+
+def validated(case: Case) -> Case:
+    """`case` if it was validated when made, else the case validated again (`CaseError`)."""
+    if _VALIDATED.get(id(case)) is case:
+        return case
+    # The fields it was given, as given: the validated case keeps its fields_set.
+    given = case.model_fields_set
+    return case_from_mapping({n: v for n, v in case.__dict__.items() if n in given})
 
 
 # --- field introspection: one description of the fields, shared by rules, engine and CLI ---
