@@ -129,6 +129,8 @@ def discuss(
 
 def check_day(today: object) -> dt.date:
     """`today`, or the date today if None; a `TypeError` for anything but a date."""
+    if type(today) is dt.date:  # the usual case, first: this is on every call's path
+        return today
     if today is None:
         return dt.date.today()
     if not isinstance(today, dt.date) or isinstance(today, dt.datetime):
