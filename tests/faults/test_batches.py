@@ -247,6 +247,17 @@ def test_skip_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     ]
 
 
+def test_skip_and_resume_are_for_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text("site: colon\n", encoding="utf-8")
+    status, out, err = run(capsys, "discuss", *MINI, str(path), "--resume")
+    assert status == 2
+    assert "--skip and --resume go on with a batch file" in err
+    assert out == ""
+
+
 def test_skip_must_be_a_whole_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cases.jsonl"
     path.write_text(f"{GOOD}\n", encoding="utf-8")

@@ -129,25 +129,20 @@ def write_file(path: Path, text: str) -> None:
         raise WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
 
 
-def write_new_file(folder: Path, stem: str, extension: str) -> Callable[[str], Path]:
-    """A writer of `stem.extension` in `folder` that never replaces an existing file: two
-    cases whose names make the same stem (`Case A.yaml`, `case_a.yaml`) get `stem-2`, ..."""
-
-    def write(text: str) -> Path:
-        for number in range(1, 10_000):
-            path = folder / (
-                f"{stem}.{extension}" if number == 1 else f"{stem}-{number}.{extension}"
-            )
-            try:
-                write_atomic(path, text, replace=False)
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-            return path
-        raise WriteError(f"cannot write {stem}.{extension} in {str(folder)!r}: every name is taken")
-
-    return write
+def write_new_file(folder: Path, stem: str, extension: str, text: str) -> Path:
+    """Write `stem.extension` in `folder`, never replacing an existing file: two cases whose
+    names make the same stem (`Case A.yaml`, `case_a.yaml`) get `stem-2`, ... The path written."""
+    for number in range(1, 10_000):
+        name = stem if number == 1 else f"{stem}-{number}"
+        path = folder / f"{name}.{extension}"
+        try:
+            write_atomic(path, text, replace=False)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        return path
+    raise WriteError(f"cannot write {stem}.{extension} in {str(folder)!r}: every name is taken")
 
 
 # --- netaid discuss ---
@@ -218,6 +213,8 @@ def case_from_args(args: argparse.Namespace) -> Case:
 def run(args: argparse.Namespace) -> int:
     if args.case_file and args.case_file != "-" and batch_kind(args.case_file):
         return run_batch(args)
+    if args.skip or args.resume:
+        raise UsageError("--skip and --resume go on with a batch file (.jsonl, .csv)")
     case = case_from_args(args)
     with engine_for(args) as engine:
         discussion = discuss(case, engine=engine, today=args.as_of)
@@ -227,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     stem = Path(args.case_file).stem if args.case_file not in (None, "-") else ""
     name = slug(stem) or slug(case.title or "") or "case"
-    path = write_new_file(out_dir(args.out), name, EXTENSIONS[args.format])(output)
+    path = write_new_file(out_dir(args.out), name, EXTENSIONS[args.format], output)
     say(f"netaid: wrote {path}")
     return EXIT_OK
 
