@@ -48,6 +48,10 @@ __all__ = [
 BATCH_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 #: A longer row is reported as a bad row instead of being held in memory.
 MAX_ROW_BYTES = 1 << 20
+#: A CSV row running over several lines (a quoted cell with line breaks) longer than this is
+#: taken for a quote never closed. A whole case is far shorter (notes: 10,000 characters),
+#: and the lines of such a row are read twice, so this bounds the work a stray quote costs.
+MAX_MULTILINE_ROW_CHARS = 32 * 1024
 #: The separator of a set field's members in a CSV cell.
 SET_SEPARATOR = ";"
 
@@ -265,21 +269,23 @@ class BatchReader:
         return columns
 
 
-# Fed to csv after the last line. Read back inside a cell, it shows that a quote opened and
-# was never closed (csv itself, not strict, would silently end the cell at the end of file).
+# Fed to csv after the last line: a record of its own marks the end of the file, so that a
+# quote open at the end is an error csv raises while this record's lines are known.
 _END = "\ue000netaid end of file\ue000"
 
 
 class _TooLong(Exception):
-    """A record grew past MAX_ROW_BYTES: its quote is taken as never closed."""
+    """A record over several lines grew past MAX_MULTILINE_ROW_CHARS: its quote is taken as
+    never closed."""
 
 
 class _CsvRecords:
     """The records of a CSV file, each as its cells and a problem (or None and the problem).
 
     csv, when not strict, reads a quote that is never closed as one cell running to the end of
-    the file: every later row would vanish into it. So the lines of the record being read are
-    kept (at most MAX_ROW_BYTES of them); when its quote turns out never to close, the record is
+    the file (or to the next stray quote): every row in between would vanish into it. So the
+    reader is strict, and the lines of the record being read are
+    kept (at most MAX_MULTILINE_ROW_CHARS); when its quote turns out never to close, the record is
     reported as bad and the lines after its first are read again as rows of their own.
     """
 
@@ -288,6 +294,11 @@ class _CsvRecords:
         self._replay: deque[tuple[str, str | None]] = deque()
         self._current: list[tuple[str, str | None]] = []
         self._size = 0
+
+    def _reader(self) -> Iterator[list[str]]:
+        # Strict: a quote closed mid-cell (`"a"b`) is an error, not a cell read on. Leniently,
+        # a stray quote paired with the next one on a later line and merged the rows between.
+        return csv.reader(self._feed(), strict=True)
 
     def _feed(self) -> Iterator[str]:
         while True:
@@ -301,12 +312,12 @@ class _CsvRecords:
                 line = _decode(*raw)
             self._current.append(line)
             self._size += len(line[0])
-            if self._size > MAX_ROW_BYTES and len(self._current) > 1:
+            if self._size > MAX_MULTILINE_ROW_CHARS and len(self._current) > 1:
                 raise _TooLong
             yield line[0] + "\n"
 
     def __iter__(self) -> Iterator[tuple[list[str] | None, str | None]]:
-        reader = csv.reader(self._feed())
+        reader = self._reader()
         while True:
             self._current, self._size = [], 0
             problem: str | None
@@ -315,26 +326,26 @@ class _CsvRecords:
             except StopIteration:
                 return
             except _TooLong:
-                problem = f"a quote opens here and is not closed within {MAX_ROW_BYTES:,} bytes"
+                problem = (
+                    "a quote opens here and is not closed within "
+                    f"{MAX_MULTILINE_ROW_CHARS:,} characters"
+                )
             except csv.Error as exc:
-                problem = f"not valid CSV: {exc}"
+                if "unexpected end of data" in str(exc):
+                    problem = "a quote opens here and is never closed"
+                elif len(self._current) == 1:
+                    problem = f"not valid CSV: {exc}"
+                else:  # closed on a later line, but not where a cell ends
+                    problem = f"a quote opens here and does not close a cell ({exc})"
             else:
-                if cells == [_END]:
-                    return
-                if not any(_END in cell for cell in cells):
+                if cells != [_END]:
                     yield cells, next((p for _, p in self._current if p), None)
                     continue
-                problem = "a quote opens here and is never closed"
+                return
             lines = self._current
-            if len(lines) > 1:
-                problem = (
-                    problem
-                    if problem.startswith("a quote")
-                    else f"a quote opens here and is never closed ({problem})"
-                )
             # The lines after the record's first are rows of their own: read them again.
             self._replay.extendleft(reversed(lines[1:]))
-            reader = csv.reader(self._feed())
+            reader = self._reader()
             yield None, problem
 
 

@@ -141,6 +141,36 @@ def test_a_stray_quote_in_a_long_file_loses_no_row(
     assert written == [2, *range(4, 20_001)]
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            ['colon,"a', "lung,b", "rectum,c"],
+            "row 2: (row): a quote opens here and is never closed",
+        ),
+        (["colon,a", 'lung,"b'], "row 3: (row): a quote opens here and is never closed"),
+        (
+            ['colon,"a', 'lung,"b', "rectum,c"],
+            "row 2: (row): a quote opens here and does not close a cell",
+        ),
+        (['colon,"a"b', "lung,c"], "row 2: (row): not valid CSV: ',' expected after '\"'"),
+    ],
+    ids=["to-the-end", "on-the-last-line", "closed-mid-cell-later", "closed-mid-cell"],
+)
+def test_every_stray_quote_is_its_rows_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: list[str], message: str
+) -> None:
+    # Leniently read, a stray quote paired with the next one and merged the rows between.
+    path = tmp_path / "cases.csv"
+    path.write_text("\n".join(["site,title", *rows]) + "\n", encoding="utf-8")
+    status, _, err = run(capsys, "discuss", *MINI, str(path), "--out", str(tmp_path / "o"))
+    assert status == 1
+    assert f"{path}: {message}" in err
+    good = [n for n, row in enumerate(rows, start=2) if '"' not in row]
+    assert numbers(tmp_path / "o") == good
+    assert f"{len(good)} of {len(rows)} rows written" in err
+
+
 def test_a_closed_quote_spanning_lines_still_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
