@@ -174,6 +174,7 @@ def test_every_stray_quote_is_its_rows_error(
 def test_a_closed_quote_spanning_lines_still_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A guard: reading strictly, and reading lines again, must keep multi-line cells whole.
     path = tmp_path / "cases.csv"
     path.write_text('site,notes\ncolon,"two\nlines"\nlung,x\n', encoding="utf-8")
     status, _, err = run(capsys, "discuss", *MINI, str(path), "--out", str(tmp_path / "o"))

@@ -73,6 +73,7 @@ def test_error_messages_show_no_control_or_bidi_character(
 def test_batch_row_messages_show_no_control_character(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A guard: a value in a message was already quoted with repr(), which escapes these.
     path = tmp_path / "cases.csv"
     path.write_text("site,title\n\x1b[2Jcolon\u202e,t\n", encoding="utf-8")
     main(["discuss", "--rules", str(MINI_RULES), str(path), "--out", str(tmp_path / "o")])

@@ -77,6 +77,7 @@ _conditions = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(_conditions)
 def test_the_search_agrees_with_brute_force(when: dict[str, Any]) -> None:
+    # A guard: the search must find exactly what trying every combination found.
     cond = condition(when)
     found = witness(cond)
     assert (found is not None) == brute_force(cond)
@@ -86,8 +87,8 @@ def test_the_search_agrees_with_brute_force(when: dict[str, Any]) -> None:
 
 
 def test_what_the_search_relies_on_holds_of_the_case_model() -> None:
-    # A field at its default is in no incompatibility, and adding a set member never mends
-    # one: over every pair of fields, each with every value (sets: every one-member set).
+    # A guard: a field at its default is in no incompatibility, and adding a set member never
+    # mends one, over every pair of fields, each with every value (sets: every one-member set).
     def values_of(name: str) -> list[Any]:
         spec = FIELDS[name]
         if spec.kind == "set":
