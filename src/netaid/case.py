@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from netaid._files import TooLargeError, read_limited
 from netaid._untrusted import MAX_SHOWN, shown
 from netaid._yaml import DuplicateKeyError, load_json, load_yaml
-from netaid.errors import CaseError, FieldProblem
+from netaid.errors import MAX_PROBLEMS_SHOWN, CaseError, FieldProblem
 
 __all__ = [
     "NULL_WHEN_UNKNOWN",
@@ -408,6 +408,7 @@ def _validate(data: Mapping[object, object], origin: str | None, *, typed: bool)
 
 def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
     problems = []
+    hints = 0
     for error in exc.errors():
         loc = error["loc"]
         ctx = error.get("ctx") or {}
@@ -416,7 +417,14 @@ def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
             continue
         name = str(loc[0])
         if error["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(name, list(Case.model_fields), n=1)
+            # Suggestions only for the problems a message shows: difflib for each of 50,000
+            # unknown keys took seconds.
+            hints += 1
+            close = (
+                difflib.get_close_matches(name, list(Case.model_fields), n=1)
+                if hints <= MAX_PROBLEMS_SHOWN
+                else []
+            )
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
             continue
