@@ -5,7 +5,8 @@
      ├── RulebookError    the rulebook could not be loaded (names file, rule id, reason)
      ├── EngineError      the rule engine failed while evaluating a case
      │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
-     └── RenderError      a discussion could not be rendered in the asked format
+     ├── RenderError      a discussion could not be rendered in the asked format
+     └── WriteError       an output file could not be written (names the file)
 
 `Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
 `ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netaid._untrusted import MAX_SHOWN, printable
+
 __all__ = [
     "CaseError",
     "EngineError",
@@ -26,6 +29,7 @@ __all__ = [
     "RenderError",
     "RuleProblem",
     "RulebookError",
+    "WriteError",
 ]
 
 
@@ -43,10 +47,23 @@ class FieldProblem:
     allowed: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.field}: {self.message}"
+        # The field may be a key of the input (an unknown field): shown cut and printable.
+        field = self.field if len(self.field) <= MAX_SHOWN else self.field[:MAX_SHOWN] + "..."
+        text = f"{printable(field)}: {self.message}"
         if self.allowed:
             text += f" (allowed: {', '.join(self.allowed)})"
         return text
+
+
+#: The most problems an error's message lists (all of them stay in its `problems`).
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _listed(problems: Sequence[object]) -> list[str]:
+    lines = [f"  - {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"  - and {len(problems) - MAX_PROBLEMS_SHOWN:,} more")
+    return lines
 
 
 class CaseError(NetaidError, ValueError):
@@ -56,8 +73,7 @@ class CaseError(NetaidError, ValueError):
         self.problems = tuple(problems)
         self.origin = origin
         where = f"{origin}: " if origin else ""
-        lines = [f"{where}invalid case"] + [f"  - {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join([f"{where}invalid case", *_listed(self.problems)]))
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,7 @@ class RulebookError(NetaidError):
         self.problems = tuple(problems)
         count = len(self.problems)
         head = f"rulebook not loaded: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+        super().__init__("\n".join([head, *_listed(self.problems)]))
 
 
 class EngineError(NetaidError):
@@ -98,3 +114,7 @@ class EngineLimitError(EngineError):
 
 class RenderError(NetaidError):
     """A discussion could not be rendered."""
+
+
+class WriteError(NetaidError):
+    """An output file could not be written; what was there before is left as it was."""

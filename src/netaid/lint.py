@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not
+from netaid._files import read_limited
 from netaid.rulebook import Citation, Rule, Rulebook
 
 __all__ = ["ConditionProblem", "QuoteProblem", "check_conditions", "check_quotes", "normalise"]
@@ -17,6 +18,10 @@ __all__ = ["ConditionProblem", "QuoteProblem", "check_conditions", "check_quotes
 #: The one field a `basis: profile` condition may read besides unknowns: a removed tumour is in
 #: follow-up, which is a fact about the profile, not a condition any document states.
 _PROFILE_FIELDS = frozenset({"completely_removed"})
+
+
+class NotInCorpusError(Exception):
+    """A source's file name leads outside the corpus folder."""
 
 
 def normalise(text: str) -> str:
@@ -35,15 +40,29 @@ class QuoteProblem:
         return f"rule {self.rule_id!r}: source {self.source_id!r}: {self.message}: {self.quote!r}"
 
 
+#: The largest document read; the patient-education documents are a few hundred KB.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+def document_path(corpus: Path, file: str) -> Path | None:
+    """Where a source's document is in the corpus, or None if its name leads outside it
+    (`../../etc/passwd`, an absolute path, a symlink out): lint reads nothing else."""
+    root = corpus.resolve()
+    path = (root / file).resolve()
+    return path if path.is_relative_to(root) and path != root else None
+
+
 def check_quotes(rulebook: Rulebook, corpus: str | Path) -> list[QuoteProblem]:
     """Every citation whose quote is not found, verbatim, in the document it cites."""
     folder = Path(corpus)
     texts: dict[str, str | None] = {}
     for source in rulebook.sources.values():
-        path = folder / source.file
+        path = document_path(folder, source.file)
         try:
-            texts[source.id] = normalise(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError):
+            if path is None:
+                raise NotInCorpusError
+            texts[source.id] = normalise(read_limited(path, MAX_DOCUMENT_BYTES).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, NotInCorpusError):
             texts[source.id] = None
     problems = []
     for rule in rulebook.rules:

@@ -32,8 +32,9 @@ from netaid._conditions import (
     reasons,
     witness,
 )
+from netaid._files import TooLargeError, read_limited
 from netaid._yaml import load_yaml
-from netaid.case import Case, case_values
+from netaid.case import Case, case_values, unbuildable
 from netaid.errors import RulebookError, RuleProblem
 
 __all__ = [
@@ -377,15 +378,21 @@ class _Loader:
 
     def _read(self, path: Path, model: type[_M]) -> _M | None:
         try:
-            with path.open("rb") as file:
-                raw = file.read(MAX_FILE_BYTES + 1)
-            if len(raw) > MAX_FILE_BYTES:
+            try:
+                raw = read_limited(path, MAX_FILE_BYTES)
+            except TooLargeError:
                 self.problem(path.name, f"larger than {MAX_FILE_BYTES:,} bytes; not read")
                 return None
             self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
             data = cached_parse(raw, _parse_yaml)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.problem(path.name, f"cannot read as YAML: {exc}")
+            return None
+        except RecursionError:
+            self.problem(path.name, "cannot read as YAML: nested too deeply")
+            return None
+        except ValueError as exc:  # read, but not buildable: a 30 February, a huge integer
+            self.problem(path.name, f"cannot read as YAML: {unbuildable(exc)}")
             return None
         try:
             return model.model_validate(data)
@@ -488,8 +495,11 @@ class _Loader:
         except ConditionError as exc:
             fail(exc.message, exc.location)
             return None
-        if witness(condition) is None:
-            fail("this condition can never be true for a valid case", "when")
+        try:
+            if witness(condition) is None:
+                fail("this condition can never be true for a valid case", "when")
+        except ConditionError as exc:  # past the search's budget
+            fail(exc.message, exc.location)
         for i, example in enumerate(model.examples):
             try:
                 Case.model_validate(example.case)

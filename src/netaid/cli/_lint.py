@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, say, write_out
 from netaid.lint import check_conditions, check_quotes
 from netaid.rulebook import load_rulebook
 
@@ -22,10 +21,10 @@ def run(args: argparse.Namespace) -> int:
     rulebook = load_rulebook(args.rules)
     problems = check_quotes(rulebook, args.corpus)
     for problem in problems:
-        print(f"netaid lint: {problem}", file=sys.stderr)
+        say(f"netaid lint: {problem}")
     untied = check_conditions(rulebook)
     for untied_rule in untied:
-        print(f"netaid lint: {untied_rule}", file=sys.stderr)
+        say(f"netaid lint: {untied_rule}")
     citations = sum(
         len(r.citations) + (len(r.applies_when.citations) if r.applies_when else 0)
         for r in rulebook.rules

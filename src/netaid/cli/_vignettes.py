@@ -3,13 +3,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from netaid._api import discuss
 from netaid.case import case_from_text
-from netaid.cli._common import EXIT_OK, write_out
+from netaid.cli._common import EXIT_OK, say, write_out
 from netaid.cli._discuss import (
     add_case_flags,
     add_output_flags,
@@ -84,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             coherent=not args.include_flagged,
         )
         if args.seed is None:
-            print(f"netaid: vignettes drawn with --seed {seed}", file=sys.stderr)
+            say(f"netaid: vignettes drawn with --seed {seed}")
         discussions = [discuss(case, engine=engine, today=today) for case in cases]
     if args.out is not None:
         folder = out_dir(args.out)
@@ -92,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
         for number, discussion in enumerate(discussions, start=1):
             name = f"vignette-{number:0{width}d}.{EXTENSIONS[args.format]}"
             write_file(folder / name, render(discussion, args.format, audience=args.audience))
-        print(f"netaid: wrote {len(discussions)} vignettes to {folder}", file=sys.stderr)
+        say(f"netaid: wrote {len(discussions)} vignettes to {folder}")
         return EXIT_OK
     output = render_many(discussions, args.format, audience=args.audience)
     if args.combined in (None, "-"):
         write_out(output)
     else:
         write_file(Path(args.combined), output)
-        print(f"netaid: wrote {len(discussions)} vignettes to {args.combined}", file=sys.stderr)
+        say(f"netaid: wrote {len(discussions)} vignettes to {args.combined}")
     return EXIT_OK

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from netaid._untrusted import printable
 from netaid.case import Case
 from netaid.discussion import Discussion, SourceRef, Tie
 from netaid.render._common import (
@@ -41,22 +41,21 @@ def _wrap(text: str, indent: str, first: str | None = None) -> list[str]:
     return lines
 
 
-# Control characters in a case's free text could drive the reader's terminal (escape
-# sequences); text output shows them as the replacement character instead.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
+def _safe(lines: list[str]) -> str:
+    # Control characters and bidi overrides in any string netaid did not write (a case's free
+    # text, the titles and texts of a custom rulebook) could drive the reader's terminal or
+    # make text read backwards: the whole handout shows them as U+FFFD instead. netaid's own
+    # text holds none but the newlines joining the lines.
+    return printable("\n".join(lines))
 
 
 def _case_lines(case: Case) -> list[str]:
     out = []
     if case.title:
-        out.append(f"Case: {_printable(' '.join(case.title.split()))}")
+        out.append(f"Case: {' '.join(case.title.split())}")
     out += [f"  {label}: {value}" for label, value in case_summary(case)]
     if case.notes:
-        out += _wrap(f"Notes: {_printable(case.notes)}", "  ")
+        out += _wrap(f"Notes: {case.notes}", "  ")
     return out
 
 
@@ -116,7 +115,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
         f"This discussion is {discussion.disclaimer}.",
         "",
     ]
-    return "\n".join(out)
+    return _safe(out)
 
 
 def _render_student(discussion: Discussion) -> str:
@@ -138,7 +137,7 @@ def _render_student(discussion: Discussion) -> str:
         f"This worksheet is {sheet.disclaimer}.",
         "",
     ]
-    return "\n".join(out)
+    return _safe(out)
 
 
 def render_text_many(discussions: Sequence[Discussion], *, audience: str = "tutor") -> str:
