@@ -1,0 +1,624 @@
+"""Reading a checked FHIR R4 Bundle into a MappedCase.
+
+Every code netaid reads becomes a claim: a (field, value) with the resource, element and code
+it came from. Claims are combined at the end, and never silently: two claims for different
+values of one field, or values the Case model rejects together, are a CaseError naming the
+resources; a combination the Case model accepts but the rulebook flags is kept, with a note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from netaid.case import Case, case_fields, case_from_mapping, incompatibilities
+from netaid.errors import CaseError, FieldProblem
+from netaid.fhir._input import resource_name
+from netaid.fhir._mapping import Concept, Table, mapping, normalize_code
+from netaid.fhir._model import Finding, MappedCase, Provenance
+
+__all__ = ["read_bundle"]
+
+_SKIPPED_VERIFICATION = frozenset({"entered-in-error", "refuted"})
+_SKIPPED_STATUS = frozenset({"entered-in-error", "cancelled"})
+_FREE_TEXT = ("title", "notes")
+
+Json = Mapping[str, Any]
+Match = tuple[Concept, str, str, str, str]  # concept, element, system, code, display
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: object) -> Json:
+    return value if isinstance(value, Mapping) else {}
+
+
+class _Reader:
+    def __init__(self, origin: str | None) -> None:
+        self.m = mapping()
+        self.origin = origin
+        self.claims: dict[str, list[Provenance]] = {}
+        self.problems: list[FieldProblem] = []
+        self.ignored: list[Finding] = []
+        self.ambiguous: list[Finding] = []
+        self.unmappable: list[Finding] = []
+        self.notes: list[Finding] = []
+        self.procedures: list[Provenance] = []
+
+    # --- claims ---
+
+    def claim(self, name: str, value: str, resource: str, match: Match) -> None:
+        concept, element, system, code, display = match
+        prov = Provenance(name, value, resource, element, system, code, display or concept.display)
+        self.claims.setdefault(name, []).append(prov)
+
+    def apply(self, matches: list[Match], resource: str) -> None:
+        for match in matches:
+            for name, value in match[0].means:
+                self.claim(name, value, resource, match)
+
+    def match(self, concept: object, table: Table, resource: str, element: str) -> list[Match]:
+        """The codings of a CodeableConcept that `table` maps; if none, why (as unmappable)."""
+        codings = _list(_dict(concept).get("coding"))
+        found: list[Match] = []
+        unknown: list[str] = []
+        unmapped: list[str] = []
+        for i, coding in enumerate(codings):
+            coding = _dict(coding)
+            system = self.m.canonical(coding.get("system"))
+            code = coding.get("code")
+            if system is None or not isinstance(code, str) or not code:
+                unmapped.append("a coding without a system and code")
+                continue
+            if not self.m.known(system):
+                unknown.append(system)
+                continue
+            normal = normalize_code(self.m.key_of(system), code)
+            hit = table.lookup(system, normal)
+            display = str(coding.get("display") or "")
+            if hit is None:
+                unmapped.append(
+                    f"{self.m.names[system]} {code}" + (f" ({display})" if display else "")
+                )
+                continue
+            found.append((hit, f"{element}.coding[{i}]", system, normal, display))
+        if not found:
+            self.unmappable.append(
+                Finding(resource, element, _why(codings, unknown, unmapped, concept))
+            )
+        return found
+
+    # --- resources ---
+
+    def read(self, bundle: Json) -> MappedCase:
+        entries = [
+            (i, _dict(_dict(entry).get("resource")))
+            for i, entry in enumerate(_list(bundle.get("entry")))
+        ]
+        primaries = self._find_primaries(bundle, entries)
+        primary_refs = {ref for _, _, refs in primaries for ref in refs}
+        primary_ids = {id(resource) for _, resource, _ in primaries}
+        for index, resource in entries:
+            name = resource_name(resource, index)
+            kind = resource.get("resourceType")
+            if id(resource) in primary_ids:
+                self._primary(resource, name)
+            elif kind == "Condition":
+                self._condition(resource, name)
+            elif kind == "Observation":
+                self._observation(resource, name)
+            elif kind == "Procedure":
+                self._procedure(resource, name, primary_refs)
+            else:
+                self.ignored.append(Finding(name, "", f"a {kind} is not read by netaid"))
+        return self._result()
+
+    def _profiles(self, resource: Json) -> set[str]:
+        return {p for p in _list(_dict(resource.get("meta")).get("profile")) if isinstance(p, str)}
+
+    def _condition_kind(self, resource: Json) -> str | None:
+        profiles = self._profiles(resource)
+        if self.m.profiles["primary_cancer_condition"] in profiles:
+            return "primary"
+        if self.m.profiles["secondary_cancer_condition"] in profiles:
+            return "secondary"
+        for kind, table in (
+            ("secondary", "secondary_condition_code"),
+            ("primary", "primary_condition_code"),
+            ("other", "condition_code"),
+        ):
+            if self._codes_in(resource.get("code"), self.m.tables[table]):
+                return kind
+        if self._histology_extensions(resource):
+            return "primary"
+        return None
+
+    def _codes_in(self, concept: object, table: Table) -> bool:
+        for coding in _list(_dict(concept).get("coding")):
+            coding = _dict(coding)
+            system = self.m.canonical(coding.get("system"))
+            code = coding.get("code")
+            if system and isinstance(code, str):
+                if table.lookup(system, normalize_code(self.m.key_of(system), code)):
+                    return True
+        return False
+
+    def _skipped(self, resource: Json, name: str) -> bool:
+        verification = {
+            _dict(c).get("code")
+            for c in _list(_dict(resource.get("verificationStatus")).get("coding"))
+        }
+        status = resource.get("status")
+        skipped = (verification & _SKIPPED_VERIFICATION) or status in _SKIPPED_STATUS
+        if skipped:
+            why = (
+                status
+                if status in _SKIPPED_STATUS
+                else ", ".join(sorted(verification & _SKIPPED_VERIFICATION))
+            )  # type: ignore[arg-type]
+            self.ignored.append(Finding(name, "", f"marked {why}"))
+        return bool(skipped)
+
+    def _find_primaries(
+        self, bundle: Json, entries: list[tuple[int, Json]]
+    ) -> list[tuple[str, Json, set[str]]]:
+        found = []
+        raw_entries = _list(bundle.get("entry"))
+        for index, resource in entries:
+            if resource.get("resourceType") != "Condition":
+                continue
+            name = resource_name(resource, index)
+            if self._condition_kind(resource) != "primary":
+                continue
+            if self._skipped(resource, name):
+                continue
+            refs = {f"Condition/{resource.get('id')}"}
+            full_url = _dict(raw_entries[index]).get("fullUrl")
+            if isinstance(full_url, str):
+                refs.add(full_url)
+            found.append((name, resource, refs))
+        if len(found) > 1:
+            names = ", ".join(name for name, _, _ in found)
+            raise CaseError(
+                [
+                    FieldProblem(
+                        "site",
+                        f"the bundle has {len(found)} primary cancer conditions ({names}); "
+                        "netaid discusses one tumour: give a bundle with one of them",
+                    )
+                ],
+                origin=self.origin,
+            )
+        if not found:
+            raise CaseError(
+                [
+                    FieldProblem(
+                        "(bundle)",
+                        "no primary cancer condition: netaid needs a Condition with the mCODE "
+                        "PrimaryCancerCondition profile, a neuroendocrine or site cancer code, "
+                        "or a histology-morphology-behavior extension",
+                    )
+                ],
+                origin=self.origin,
+            )
+        return found
+
+    def _histology_extensions(self, resource: Json) -> list[tuple[int, Json]]:
+        url = self.m.extensions["histology_morphology_behavior"]
+        return [
+            (i, _dict(ext))
+            for i, ext in enumerate(_list(resource.get("extension")))
+            if _dict(ext).get("url") == url
+        ]
+
+    def _primary(self, resource: Json, name: str) -> None:
+        tables = self.m.tables
+        if resource.get("code") is not None:
+            self.apply(
+                self.match(resource["code"], tables["primary_condition_code"], name, "code"), name
+            )
+        for i, site in enumerate(_list(resource.get("bodySite"))):
+            self.apply(self.match(site, tables["primary_body_site"], name, f"bodySite[{i}]"), name)
+        for i, ext in self._histology_extensions(resource):
+            element = f"extension[{i}].valueCodeableConcept"
+            self.apply(
+                self.match(ext.get("valueCodeableConcept"), tables["morphology"], name, element),
+                name,
+            )
+        for i, stage in enumerate(_list(resource.get("stage"))):
+            summary = _dict(stage).get("summary")
+            if summary is not None:
+                self._stage_group(summary, name, f"stage[{i}].summary")
+
+    def _stage_group(self, concept: object, name: str, element: str) -> None:
+        before = len(self.unmappable)
+        matches = self.match(concept, self.m.tables["stage_group"], name, element)
+        if not matches and len(self.unmappable) > before:
+            # Stage groups I to III are defined per site: only stage IV says the same thing
+            # (distant spread) for every neuroendocrine site, so the others are not read.
+            self.unmappable.pop()
+            self.ambiguous.append(
+                Finding(
+                    name,
+                    element,
+                    "only stage group IV is read (groups I-III differ by site): stage not set from it",
+                )
+            )
+        self.apply(matches, name)
+
+    def _condition(self, resource: Json, name: str) -> None:
+        if self._skipped(resource, name):
+            return
+        kind = self._condition_kind(resource)
+        tables = self.m.tables
+        if kind == "secondary":
+            before = len(self.claims.get("metastases", []))
+            if resource.get("code") is not None:
+                self.apply(
+                    self.match(resource["code"], tables["secondary_condition_code"], name, "code"),
+                    name,
+                )
+            for i, site in enumerate(_list(resource.get("bodySite"))):
+                self.apply(
+                    self.match(site, tables["secondary_body_site"], name, f"bodySite[{i}]"), name
+                )
+            if len(self.claims.get("metastases", [])) == before:
+                self.ambiguous.append(
+                    Finding(
+                        name,
+                        "",
+                        "a secondary cancer whose place netaid cannot read: metastases not set from it",
+                    )
+                )
+        elif kind == "other":
+            self.apply(
+                self.match(resource.get("code"), tables["condition_code"], name, "code"), name
+            )
+        else:
+            self.ignored.append(Finding(name, "code", "not a condition netaid reads"))
+
+    def _observation_kind(self, resource: Json) -> str | None:
+        for profile in self._profiles(resource):
+            kind = self.m.profile_kind(profile)
+            if kind is not None:
+                return {"cancer_stage": "stage_group", "tnm_stage_group": "stage_group"}.get(
+                    kind, kind
+                )
+        for coding in _list(_dict(resource.get("code")).get("coding")):
+            coding = _dict(coding)
+            system = self.m.canonical(coding.get("system"))
+            code = coding.get("code")
+            if system == self.m.local:
+                return "local"
+            if system and isinstance(code, str):
+                hit = self.m.observation_kinds.lookup(system, code.strip())
+                if hit is not None:
+                    return hit.kind
+        return None
+
+    def _observation(self, resource: Json, name: str) -> None:
+        kind = self._observation_kind(resource)
+        if kind is None:
+            self.ignored.append(Finding(name, "code", "not an observation netaid reads"))
+            return
+        if self._skipped(resource, name):
+            return
+        value = resource.get("valueCodeableConcept")
+        tables = self.m.tables
+        if kind == "local":
+            self._local(resource, name)
+        elif kind == "genomic_variant":
+            self._variant(resource, name)
+        elif kind == "tumor_morphology" and value is None:
+            self.ignored.append(
+                Finding(
+                    name,
+                    "",
+                    "a morphology panel: its members are read as observations of their own",
+                )
+            )
+        elif value is None:
+            self.unmappable.append(Finding(name, "value[x]", "no valueCodeableConcept to read"))
+        elif kind == "stage_group":
+            self._stage_group(value, name, "valueCodeableConcept")
+        else:
+            table = {
+                "histologic_grade": "histologic_grade",
+                "histologic_behavior_and_type": "morphology",
+                "tumor_morphology": "morphology",
+                "tnm_m": "tnm_m",
+                "tnm_n": "tnm_n",
+                "disease_status": "disease_status",
+            }.get(kind)
+            if table is None:
+                self.ignored.append(Finding(name, "", f"a {kind} observation is not read"))
+                return
+            self.apply(self.match(value, tables[table], name, "valueCodeableConcept"), name)
+
+    def _variant(self, resource: Json, name: str) -> None:
+        readings: dict[str, list[Match]] = {}
+        tables = self.m.tables
+        for i, component in enumerate(_list(resource.get("component"))):
+            component = _dict(component)
+            kind = None
+            for coding in _list(_dict(component.get("code")).get("coding")):
+                coding = _dict(coding)
+                system = self.m.canonical(coding.get("system"))
+                code = coding.get("code")
+                if system and isinstance(code, str):
+                    hit = self.m.variant_components.lookup(system, code)
+                    kind = hit.kind if hit else kind
+            if kind is None:
+                continue
+            table = {"gene_studied": "gene"}.get(kind, kind)
+            element = f"component[{i}].valueCodeableConcept"
+            readings[table] = self.match(
+                component.get("valueCodeableConcept"), tables[table], name, element
+            )
+        genes = readings.get("gene", [])
+        if not genes:
+            self.ignored.append(Finding(name, "component", "no gene studied that netaid reads"))
+            return
+        source = {c.means[0][1] for c, *_ in readings.get("genomic_source_class", [])}
+        significance = {c.means[0][1] for c, *_ in readings.get("clinical_significance", [])}
+        if source != {"germline"}:
+            finding = Finding(
+                name,
+                "component",
+                f"genomic source class {'/'.join(sorted(source)) or 'not given'}: only a germline variant shows an inherited syndrome",
+            )
+            (self.ignored if source else self.ambiguous).append(finding)
+            return
+        if significance != {"pathogenic"}:
+            finding = Finding(
+                name,
+                "component",
+                "clinical significance "
+                + ("not (likely) pathogenic" if significance else "not given")
+                + ": inherited syndrome not set from it",
+            )
+            (self.ignored if significance else self.ambiguous).append(finding)
+            return
+        for match in genes:
+            self.claim("inherited", match[0].means[0][1], name, match)
+
+    def _local(self, resource: Json, name: str) -> None:
+        """netaid's own case-field observations: code = field name, value = field value."""
+        codings = [
+            (i, _dict(c))
+            for i, c in enumerate(_list(_dict(resource.get("code")).get("coding")))
+            if _dict(c).get("system") == self.m.local
+        ]
+        i, coding = codings[0]
+        field = str(coding.get("code"))
+        spec = case_fields().get(field)
+        value: str | None = None
+        element = "value[x]"
+        if field in _FREE_TEXT and isinstance(resource.get("valueString"), str):
+            value, element = resource["valueString"], "valueString"
+        elif spec is not None and isinstance(resource.get("valueBoolean"), bool):
+            value, element = str(resource["valueBoolean"]).lower(), "valueBoolean"
+        elif spec is not None:
+            for j, c in enumerate(_list(_dict(resource.get("valueCodeableConcept")).get("coding"))):
+                c = _dict(c)
+                if c.get("system") == self.m.local and isinstance(c.get("code"), str):
+                    value, element = c["code"], f"valueCodeableConcept.coding[{j}]"
+                    break
+        if value is None or (spec is not None and value not in spec.values):
+            self.unmappable.append(
+                Finding(name, element, f"not a value of the case field {field!r}")
+            )
+            return
+        prov = Provenance(
+            field,
+            value,
+            name,
+            element,
+            self.m.local,
+            f"{field}={value}" if field not in _FREE_TEXT else field,
+        )
+        self.claims.setdefault(field, []).append(prov)
+
+    def _procedure(self, resource: Json, name: str, primary_refs: set[str]) -> None:
+        profiles = self._profiles(resource)
+        reasons = {_dict(r).get("reference") for r in _list(resource.get("reasonReference"))}
+        cancer_related = self.m.profiles["surgical_procedure"] in profiles or bool(
+            reasons & primary_refs
+        )
+        if not cancer_related:
+            self.ignored.append(Finding(name, "", "not a cancer-related surgical procedure"))
+            return
+        if resource.get("status") != "completed":
+            self.ignored.append(
+                Finding(
+                    name, "status", f"status {resource.get('status')!r}: not a completed procedure"
+                )
+            )
+            return
+        self.procedures.append(
+            Provenance(
+                "completely_removed",
+                "true",
+                name,
+                "status",
+                "http://hl7.org/fhir/event-status",
+                "completed",
+            )
+        )
+
+    # --- combining ---
+
+    def _as(self, field: str, value: str, claims: Iterable[Provenance]) -> None:
+        for c in claims:
+            self.claims.setdefault(field, []).append(
+                Provenance(field, value, c.resource, c.element, c.system, c.code, c.display)
+            )
+
+    def _conflict(self, field: str, claims: list[Provenance]) -> bool:
+        values = sorted({c.value for c in claims})
+        if len(values) < 2:
+            return False
+        said = "; ".join(f"{v} ({_where(c for c in claims if c.value == v)})" for v in values)
+        self.problems.append(FieldProblem(field, f"the bundle says both {said}"))
+        return True
+
+    def _stage(self) -> None:
+        m = self.claims.pop("tnm_m", [])
+        n = self.claims.pop("tnm_n", [])
+        group = self.claims.pop("stage_group", [])
+        if self._conflict("stage", m) or self._conflict("stage", n):
+            return
+        m_value = m[0].value if m else None
+        n_value = n[0].value if n else None
+        if group and m_value == "M0":
+            self.problems.append(
+                FieldProblem(
+                    "stage",
+                    f"the bundle says both stage group IV ({_where(group)}) and M0 ({_where(m)})",
+                )
+            )
+        elif m_value == "M1" or group:
+            self._as("stage", "metastatic", [*m, *group])
+        elif m_value == "M0" and n_value is not None:
+            self._as("stage", "regional" if n_value == "N1" else "localized", [*m, *n])
+        elif m or n:
+            given = (m or n)[0]
+            self.ambiguous.append(
+                Finding(
+                    given.resource,
+                    given.element,
+                    "an M category needs an N category (and an N category an M category) to tell the stage: stage not set from it",
+                )
+            )
+
+    def _removed(self) -> None:
+        statuses = self.claims.pop("disease_status", [])
+        ned = [s for s in statuses if s.value == "ned"]
+        other = [s for s in statuses if s.value != "ned"]
+        if self.procedures and ned and not other:
+            self._as("completely_removed", "true", [*self.procedures, *ned])
+        elif ned and other:
+            self.ambiguous.append(
+                Finding(
+                    _where(statuses),
+                    "",
+                    "disease statuses disagree (no evidence of disease, and evident or undetermined disease): completely_removed not set",
+                )
+            )
+        elif self.procedures and not ned:
+            self.ambiguous.append(
+                Finding(
+                    _where(self.procedures),
+                    "",
+                    "a completed cancer-related surgical procedure without a disease status of no evidence of disease: completely_removed not set",
+                )
+            )
+        elif ned:
+            self.ambiguous.append(
+                Finding(
+                    _where(ned),
+                    "",
+                    "no evidence of disease without a cancer-related surgical procedure: completely_removed not set",
+                )
+            )
+
+    def _result(self) -> MappedCase:
+        self._stage()
+        self._removed()
+        data: dict[str, Any] = {}
+        provenance: list[Provenance] = []
+        for name in (*case_fields(), *_FREE_TEXT):
+            claims = self.claims.get(name, [])
+            if not claims:
+                continue
+            provenance.extend(claims)
+            spec = case_fields().get(name)
+            if spec is not None and spec.kind == "set":
+                data[name] = sorted({c.value for c in claims})
+            elif not self._conflict(name, claims):
+                value: Any = claims[0].value
+                if spec is not None and spec.kind in ("flag", "tristate"):
+                    value = value == "true"
+                data[name] = value
+        if "site" not in data and not any(p.field == "site" for p in self.problems):
+            data["site"] = "unknown"
+            self.ambiguous.append(
+                Finding(
+                    "(bundle)", "", "no code netaid reads gives the primary site: site is unknown"
+                )
+            )
+        view = {k: (frozenset(v) if isinstance(v, list) else _view(v)) for k, v in data.items()}
+        for problem in incompatibilities(view):
+            sources = [p for p in provenance if p.field in problem.fields]
+            self.problems.append(
+                FieldProblem(
+                    ", ".join(problem.fields), f"{problem.message} (from {_where(sources)})"
+                )
+            )
+        if self.problems:
+            raise CaseError(self.problems, origin=self.origin)
+        self._flags(data, provenance)
+        case: Case = case_from_mapping(data, origin=self.origin)
+        return MappedCase(
+            case=case,
+            provenance=tuple(provenance),
+            ignored=tuple(self.ignored),
+            ambiguous=tuple(self.ambiguous),
+            unmappable=tuple(self.unmappable),
+            notes=tuple(self.notes),
+        )
+
+    def _flags(self, data: dict[str, Any], provenance: list[Provenance]) -> None:
+        """Combinations the Case model accepts and the rulebook flags: kept, and said so."""
+        differentiation, grade = data.get("differentiation"), data.get("grade")
+        if (differentiation, grade) in {("poorly", "G1"), ("poorly", "G2"), ("well", "G3")}:
+            sources = [p for p in provenance if p.field in ("differentiation", "grade")]
+            self.notes.append(
+                Finding(
+                    _where(sources),
+                    "",
+                    f"{differentiation} differentiated with grade {grade}: kept as given; "
+                    "the discussion's notes flag this combination",
+                )
+            )
+
+
+def _view(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _where(claims: Iterable[Provenance]) -> str:
+    seen: list[str] = []
+    for c in claims:
+        text = f"{c.resource} {c.element}".strip()
+        if text not in seen:
+            seen.append(text)
+    return ", ".join(seen)
+
+
+def _why(codings: list[Any], unknown: list[str], unmapped: list[str], concept: object) -> str:
+    if not codings:
+        text = _dict(concept).get("text")
+        return f"no coding, only text {text!r}" if text else "no coding"
+    parts = []
+    if unknown:
+        parts.append(
+            "code system "
+            + ", ".join(repr(u) for u in dict.fromkeys(unknown))
+            + " is not one netaid knows "
+            "(SNOMED CT, ICD-O-3, ICD-10-CM, LOINC, HGNC, NCI Thesaurus)"
+        )
+    if unmapped:
+        parts.append(
+            ", ".join(dict.fromkeys(unmapped)) + " not in netaid's mapping for this element"
+        )
+    return "; ".join(parts)
+
+
+def read_bundle(bundle: Json, origin: str | None) -> MappedCase:
+    """A checked Bundle (see _input) as a MappedCase; CaseError for conflicts."""
+    return _Reader(origin).read(bundle)
