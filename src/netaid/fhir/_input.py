@@ -94,28 +94,45 @@ def _json_type(value: object) -> str:
 def _check_shape(data: Mapping[str, Any], origin: str | None) -> None:
     """Refuse bundles too deep or too large, naming the resource and element where it happens.
 
-    Iterative, so that a bundle nested thousands of levels deep is measured without recursion.
+    Iterative, so that a bundle nested thousands of levels deep is measured without recursion;
+    paths are only worked out for the error, so the common case costs one pass of type checks.
     """
     nodes = 0
-    stack: list[tuple[object, int, tuple[str | int, ...]]] = [(data, 1, ())]
+    stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
-        value, depth, path = stack.pop()
+        value, depth = stack.pop()
         nodes += 1
-        if nodes > MAX_NODES:
-            raise _refuse(
-                "(bundle)", f"more than {MAX_NODES:,} values; too large for one patient", origin
-            )
         if depth > MAX_DEPTH:
-            resource, element = locate(data, path)
+            resource, element = locate(data, _deep_path(data))
             raise _refuse(
                 f"{resource} {element}".strip(),
                 f"nested deeper than {MAX_DEPTH} levels (deeply nested extensions?)",
                 origin,
             )
-        if isinstance(value, Mapping):
-            stack.extend((v, depth + 1, (*path, str(k))) for k, v in value.items())
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+            nodes += len(value)
         elif isinstance(value, list):
-            stack.extend((v, depth + 1, (*path, i)) for i, v in enumerate(value))
+            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+            nodes += len(value)
+        if nodes > MAX_NODES:
+            raise _refuse(
+                "(bundle)", f"more than {MAX_NODES:,} values; too large for one patient", origin
+            )
+
+
+def _deep_path(data: object) -> tuple[str | int, ...]:
+    """The path to the first value nested deeper than MAX_DEPTH."""
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, (*path, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+    return ()
 
 
 def locate(bundle: Mapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, str]:

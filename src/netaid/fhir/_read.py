@@ -27,12 +27,16 @@ Json = Mapping[str, Any]
 Match = tuple[Concept, str, str, str, str]  # concept, element, system, code, display
 
 
+_EMPTY: dict[str, Any] = {}
+
+
 def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return value if type(value) is list else []
 
 
 def _dict(value: object) -> Json:
-    return value if isinstance(value, Mapping) else {}
+    # JSON data: plain dicts (an exact type check is far cheaper than an ABC one).
+    return value if type(value) is dict else _EMPTY
 
 
 class _Reader:
@@ -147,19 +151,16 @@ class _Reader:
 
     def _skipped(self, resource: Json, name: str) -> bool:
         verification = {
-            _dict(c).get("code")
+            str(_dict(c).get("code"))
             for c in _list(_dict(resource.get("verificationStatus")).get("coding"))
         }
+        marks = sorted(verification & _SKIPPED_VERIFICATION)
         status = resource.get("status")
-        skipped = (verification & _SKIPPED_VERIFICATION) or status in _SKIPPED_STATUS
-        if skipped:
-            why = (
-                status
-                if status in _SKIPPED_STATUS
-                else ", ".join(sorted(verification & _SKIPPED_VERIFICATION))
-            )  # type: ignore[arg-type]
-            self.ignored.append(Finding(name, "", f"marked {why}"))
-        return bool(skipped)
+        if status in _SKIPPED_STATUS:
+            marks.append(str(status))
+        if marks:
+            self.ignored.append(Finding(name, "", f"marked {', '.join(marks)}"))
+        return bool(marks)
 
     def _find_primaries(
         self, bundle: Json, entries: list[tuple[int, Json]]
@@ -398,6 +399,8 @@ class _Reader:
         element = "value[x]"
         if field in _FREE_TEXT and isinstance(resource.get("valueString"), str):
             value, element = resource["valueString"], "valueString"
+        elif field in _FREE_TEXT and _local_code(resource, self.m.local) == "empty-text":
+            value, element = "", "valueCodeableConcept.coding[0]"
         elif spec is not None and isinstance(resource.get("valueBoolean"), bool):
             value, element = str(resource["valueBoolean"]).lower(), "valueBoolean"
         elif spec is not None:
@@ -583,6 +586,14 @@ class _Reader:
                     "the discussion's notes flag this combination",
                 )
             )
+
+
+def _local_code(resource: Json, system: str) -> str | None:
+    for coding in _list(_dict(resource.get("valueCodeableConcept")).get("coding")):
+        if _dict(coding).get("system") == system:
+            code = _dict(coding).get("code")
+            return code if isinstance(code, str) else None
+    return None
 
 
 def _view(value: object) -> str:

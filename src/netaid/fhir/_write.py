@@ -20,6 +20,7 @@ from netaid.fhir._mapping import Concept, mapping
 __all__ = ["bundle_from_case"]
 
 _FREE_TEXT = ("title", "notes")
+_EMPTY_TEXT = "empty-text"
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _NAMESPACE = uuid.UUID("6f1c1f0e-6a43-5b9e-9d0c-6e6574616964")  # fixed: the same case, same ids
@@ -278,13 +279,16 @@ class _Writer:
                 )
         for name in _FREE_TEXT:
             text = getattr(self.case, name)
-            if text is not None:
-                self._observation(
-                    f"case-{name}",
-                    None,
-                    {"coding": [{"system": system, "code": name}]},
-                    {"valueString": text},
-                )
+            if text is None:
+                continue
+            # A FHIR string is never empty: empty text is said with a code of its own.
+            empty = {"valueCodeableConcept": {"coding": [{"system": system, "code": _EMPTY_TEXT}]}}
+            self._observation(
+                f"case-{name}",
+                None,
+                {"coding": [{"system": system, "code": name}]},
+                {"valueString": text} if text else empty,
+            )
 
     def bundle(self) -> dict[str, Any]:
         return {
