@@ -11,8 +11,9 @@ from typing import Any, TextIO
 
 from netaid._api import default_engine, discuss
 from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
-from netaid.case import Case, case_fields, case_from_text, load_case, text_value
+from netaid.case import Case, case_fields, case_from_text, text_value
 from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
+from netaid.cli._fhir import add_fhir_flags, load_case_or_bundle
 from netaid.engine import DurableEngine, Engine
 from netaid.errors import CaseError, FieldProblem
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
@@ -141,13 +142,16 @@ def register(subparsers: Any) -> None:
         help="write into this folder (created if missing) instead of standard output; "
         "required for a batch",
     )
+    add_fhir_flags(p)
     add_case_flags(p)
 
 
 def case_from_args(args: argparse.Namespace) -> Case:
     data: dict[str, Any] = {}
     if args.case_file:
-        data = load_case(args.case_file).model_dump(exclude_defaults=True)
+        # A FHIR Bundle (.json with a resourceType) is read with netaid.fhir.
+        case = load_case_or_bundle(args.case_file, show_mapping=args.show_mapping)
+        data = case.model_dump(exclude_defaults=True)
     data.update(case_flag_values(args))
     if not args.case_file and "site" not in data:
         raise CaseError([FieldProblem("site", "give a case file, or at least --site")])

@@ -144,9 +144,12 @@ class _Reader:
             coding = _dict(coding)
             system = self.m.canonical(coding.get("system"))
             code = coding.get("code")
-            if system and isinstance(code, str):
-                if table.lookup(system, normalize_code(self.m.key_of(system), code)):
-                    return True
+            if (
+                system
+                and isinstance(code, str)
+                and table.lookup(system, normalize_code(self.m.key_of(system), code))
+            ):
+                return True
         return False
 
     def _skipped(self, resource: Json, name: str) -> bool:
@@ -244,7 +247,8 @@ class _Reader:
                 Finding(
                     name,
                     element,
-                    "only stage group IV is read (groups I-III differ by site): stage not set from it",
+                    "only stage group IV is read (groups I-III differ by site): "
+                    "stage not set from it",
                 )
             )
         self.apply(matches, name)
@@ -270,7 +274,8 @@ class _Reader:
                     Finding(
                         name,
                         "",
-                        "a secondary cancer whose place netaid cannot read: metastases not set from it",
+                        "a secondary cancer whose place netaid cannot read: "
+                        "metastases not set from it",
                     )
                 )
         elif kind == "other":
@@ -365,10 +370,12 @@ class _Reader:
         source = {c.means[0][1] for c, *_ in readings.get("genomic_source_class", [])}
         significance = {c.means[0][1] for c, *_ in readings.get("clinical_significance", [])}
         if source != {"germline"}:
+            given = "/".join(sorted(source)) or "not given"
             finding = Finding(
                 name,
                 "component",
-                f"genomic source class {'/'.join(sorted(source)) or 'not given'}: only a germline variant shows an inherited syndrome",
+                f"genomic source class {given}: only a germline variant shows an inherited "
+                "syndrome",
             )
             (self.ignored if source else self.ambiguous).append(finding)
             return
@@ -392,7 +399,7 @@ class _Reader:
             for i, c in enumerate(_list(_dict(resource.get("code")).get("coding")))
             if _dict(c).get("system") == self.m.local
         ]
-        i, coding = codings[0]
+        _, coding = codings[0]
         field = str(coding.get("code"))
         spec = case_fields().get(field)
         value: str | None = None
@@ -492,7 +499,8 @@ class _Reader:
                 Finding(
                     given.resource,
                     given.element,
-                    "an M category needs an N category (and an N category an M category) to tell the stage: stage not set from it",
+                    "an M category needs an N category (and an N category an M category) "
+                    "to tell the stage: stage not set from it",
                 )
             )
 
@@ -507,7 +515,8 @@ class _Reader:
                 Finding(
                     _where(statuses),
                     "",
-                    "disease statuses disagree (no evidence of disease, and evident or undetermined disease): completely_removed not set",
+                    "disease statuses disagree (no evidence of disease, and evident or "
+                    "undetermined disease): completely_removed not set",
                 )
             )
         elif self.procedures and not ned:
@@ -515,7 +524,8 @@ class _Reader:
                 Finding(
                     _where(self.procedures),
                     "",
-                    "a completed cancer-related surgical procedure without a disease status of no evidence of disease: completely_removed not set",
+                    "a completed cancer-related surgical procedure without a disease status "
+                    "of no evidence of disease: completely_removed not set",
                 )
             )
         elif ned:
@@ -523,7 +533,8 @@ class _Reader:
                 Finding(
                     _where(ned),
                     "",
-                    "no evidence of disease without a cancer-related surgical procedure: completely_removed not set",
+                    "no evidence of disease without a cancer-related surgical procedure: "
+                    "completely_removed not set",
                 )
             )
 
