@@ -116,7 +116,7 @@ class _Reader:
             elif kind == "Procedure":
                 self._procedure(resource, name, primary_refs)
             else:
-                self.ignored.append(Finding(name, "", f"a {kind} is not read by netaid"))
+                self.ignored.append(Finding(name, "", f"{kind} resources are not read by netaid"))
         return self._result()
 
     def _profiles(self, resource: Json) -> set[str]:
