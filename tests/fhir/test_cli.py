@@ -1,0 +1,96 @@
+"""The command line with FHIR bundles: discuss one, show its mapping, batches of NDJSON bundles,
+and bundles written by --format fhir."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netaid.cli import main
+from netaid.fhir import case_from_bundle
+
+pytest.importorskip("fhir.resources")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "fhir"
+EHR = EXAMPLES / "ehr-export-small-bowel.json"
+
+
+def test_discuss_reads_a_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discuss", str(EHR), "--as-of", "2026-01-01"]) == 0
+    out, err = capsys.readouterr()
+    assert "primary site: small bowel" in out
+    assert "carcinoid syndrome" in out
+    assert "not used for the case" in err  # the unmapped bodySite, counted on stderr
+
+
+def test_show_mapping_prints_the_provenance_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discuss", str(EHR), "--show-mapping", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["case"]["site"] == "small_bowel"
+    assert "Condition/ehr-dx-net" in err and "C7A.012" in err
+    assert "ignored:" in err
+
+
+def test_flags_override_a_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discuss", str(EHR), "--grade", "G2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["case"]["grade"] == "G2"
+
+
+def test_a_malformed_bundle_exits_2_naming_resource_and_element(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = json.loads(EHR.read_text())
+    bundle["entry"][4]["resource"]["bodySite"] = "ileum"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bundle))
+    assert main(["discuss", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Condition/ehr-dx-net bodySite" in err
+    assert "Traceback" not in err
+
+
+def test_a_batch_of_ndjson_bundles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(EXAMPLES.glob("*.json"))]
+    lines.append(json.dumps({"resourceType": "Patient", "id": "not-a-bundle"}))
+    source = tmp_path / "export.ndjson"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["discuss", str(source), "--out", str(out), "--format", "json"]) == 1
+    written = sorted(out.iterdir())
+    assert len(written) == len(lines) - 1
+    assert "not a FHIR Bundle" in capsys.readouterr().err
+
+
+def test_vignettes_as_fhir_bundles_read_back(tmp_path: Path) -> None:
+    assert (
+        main(
+            ["vignettes", "--count", "3", "--seed", "7", "--format", "fhir", "--out", str(tmp_path)]
+        )
+        == 0
+    )
+    combined = tmp_path / "all.ndjson"
+    assert (
+        main(
+            [
+                "vignettes",
+                "--count",
+                "3",
+                "--seed",
+                "7",
+                "--format",
+                "fhir",
+                "--combined",
+                str(combined),
+            ]
+        )
+        == 0
+    )
+    files = sorted(tmp_path.glob("vignette-*.json"))
+    assert len(files) == 3
+    lines = combined.read_text().splitlines()
+    for path, line in zip(files, lines, strict=True):
+        one = case_from_bundle(path.read_text()).case
+        assert one == case_from_bundle(line).case
+        assert one.title is not None and one.title.startswith("Vignette")
