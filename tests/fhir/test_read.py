@@ -65,7 +65,8 @@ def test_an_ehr_export_reads_with_provenance_and_says_what_it_ignored() -> None:
     assert unknown.element == "bodySite[0]"
     assert "ehr.example.org" in unknown.reason
     table = mapped.mapping_table()
-    assert "Condition/ehr-dx-net" in table and "unmappable:" in table
+    assert "Condition/ehr-dx-net" in table
+    assert "unmappable:" in table
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
@@ -121,7 +122,8 @@ def test_two_grades_are_an_error_naming_both_resources() -> None:
     with pytest.raises(CaseError) as caught:
         case_from_bundle(bundle)
     text = str(caught.value)
-    assert "grade" in text and "Observation/ehr-path-grade " in text
+    assert "grade" in text
+    assert "Observation/ehr-path-grade " in text
     assert "Observation/ehr-path-grade-2" in text
 
 
@@ -141,7 +143,8 @@ def test_a_metastasis_while_the_stage_says_localized_names_the_resources() -> No
         case_from_bundle(bundle)
     text = str(caught.value)
     assert "distant metastases" in text
-    assert "metastasis-liver" in text and "tnm-m" in text
+    assert "metastasis-liver" in text
+    assert "tnm-m" in text
 
 
 def test_morphology_that_contradicts_the_grade_is_kept_with_a_note() -> None:
@@ -151,7 +154,8 @@ def test_morphology_that_contradicts_the_grade_is_kept_with_a_note() -> None:
     mapped = case_from_bundle(bundle)
     assert (mapped.case.differentiation.value, mapped.case.grade.value) == ("poorly", "G1")
     [note] = mapped.notes
-    assert "Condition/ehr-dx-net" in note.resource and "Observation/ehr-path-grade" in note.resource
+    assert "Condition/ehr-dx-net" in note.resource
+    assert "Observation/ehr-path-grade" in note.resource
 
 
 def test_an_insulinoma_morphology_means_functioning() -> None:
