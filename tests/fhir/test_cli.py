@@ -96,3 +96,57 @@ def test_vignettes_as_fhir_bundles_read_back(tmp_path: Path) -> None:
         assert one == case_from_bundle(line).case
         assert one.title is not None
         assert one.title.startswith("Vignette")
+
+
+def test_a_json_case_that_mentions_resource_type_is_still_a_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"site": "lung", "title": '"resourceType" in a title'}))
+    assert main(["discuss", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["case"]["site"] == "lung"
+
+
+def test_a_huge_bundle_file_is_refused_as_a_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = json.loads(EHR.read_text())
+    bundle["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Basic",
+                "id": "pad",
+                "code": {"text": "x" * (9 * 1024 * 1024)},
+            }
+        }
+    )
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(bundle))
+    assert main(["discuss", str(path)]) == 2
+    assert "larger than 8 MiB" in capsys.readouterr().err
+
+
+def test_without_the_fhir_extra_a_bundle_gives_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fhir.resources.R4B.bundle", None)  # import fails
+    assert main(["discuss", str(EHR)]) == 2
+    assert "pip install 'netaid[fhir]'" in capsys.readouterr().err
+
+
+def test_the_core_never_imports_fhir_resources() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, netaid, netaid.cli, netaid.render, netaid.batch\n"
+        "from netaid.cli import main\n"
+        "main(['discuss', '--site', 'lung', '--format', 'fhir'])\n"
+        "assert 'fhir.resources' not in sys.modules, 'fhir.resources imported'\n"
+        "assert not any(m.startswith('fhir') for m in sys.modules), 'fhir imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"resourceType": "Bundle"' in done.stdout

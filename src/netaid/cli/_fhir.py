@@ -1,22 +1,21 @@
 """The CLI's FHIR hook: a case file that is a FHIR Bundle is read with netaid.fhir.
 
 Kept apart from _discuss so that the case reader there stays as it is: `load_case_or_bundle`
-looks at a JSON file's `resourceType` and only then imports netaid.fhir (and, through it,
-fhir.resources), so plain cases never pay for the FHIR models.
+looks for a `resourceType` in a .json file and only then reads it with netaid.fhir, which
+imports fhir.resources: plain cases never pay for the FHIR models. A bundle on standard input
+is not recognised (a case is read there); give the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from netaid.case import Case, load_case
-from netaid.errors import CaseError, FieldProblem
 
 __all__ = ["add_fhir_flags", "load_case_or_bundle"]
-
-_SNIFF = 4096
 
 
 def add_fhir_flags(parser: argparse.ArgumentParser) -> None:
@@ -28,28 +27,30 @@ def add_fhir_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _looks_like_fhir(path: str) -> bool:
+def _bundle_text(path: str) -> str | None:
+    """The file's text if it is a JSON object with a resourceType, else None (a case file)."""
+    from netaid.fhir import MAX_BUNDLE_CHARS
+
     if path == "-" or not path.lower().endswith(".json"):
-        return False
+        return None
     try:
-        with Path(path).open("rb") as file:
-            head = file.read(_SNIFF)
-    except OSError:
-        return False  # load_case reports it
-    return b'"resourceType"' in head
+        with Path(path).open(encoding="utf-8") as file:
+            text = file.read(MAX_BUNDLE_CHARS + 1)
+        if len(text) > MAX_BUNDLE_CHARS and '"resourceType"' in text[:4096]:
+            return text  # too large: netaid.fhir refuses it with a bundle's own message
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None  # not readable as JSON: load_case says why
+    return text if isinstance(data, dict) and "resourceType" in data else None
 
 
 def load_case_or_bundle(path: str, *, show_mapping: bool = False) -> Case:
     """A netaid case file, or a FHIR Bundle (a .json file with a resourceType)."""
-    if not _looks_like_fhir(path):
+    text = _bundle_text(path)
+    if text is None:
         return load_case(path)
-    from netaid.fhir import MAX_BUNDLE_CHARS, case_from_bundle
+    from netaid.fhir import case_from_bundle
 
-    try:
-        with Path(path).open(encoding="utf-8") as file:
-            text = file.read(MAX_BUNDLE_CHARS + 1)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([FieldProblem("(file)", f"cannot read: {exc}")], origin=path) from None
     mapped = case_from_bundle(text, origin=path)
     if show_mapping:
         print(mapped.mapping_table(), file=sys.stderr, end="")

@@ -27,7 +27,6 @@ __all__ = [
     "Provenance",
     "bundle_from_case",
     "case_from_bundle",
-    "is_bundle",
 ]
 
 
@@ -45,8 +44,3 @@ def case_from_bundle(
     if validate_resources:
         validate(data, origin)
     return read_bundle(data, origin)
-
-
-def is_bundle(data: object) -> bool:
-    """Does parsed JSON look like a FHIR resource (rather than a netaid case)?"""
-    return isinstance(data, dict) and "resourceType" in data
