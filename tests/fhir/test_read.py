@@ -266,3 +266,49 @@ def test_deeply_nested_extensions_name_the_resource() -> None:
     assert "nested deeper than" in error_of(
         '{"resourceType": "Bundle", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
     )
+
+
+def test_stage_group_iv_on_the_condition_is_metastatic_and_other_groups_are_ambiguous() -> None:
+    bundle = ehr()
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["id"] != "ehr-stage-m"]
+    summary = {"coding": [{"system": SCT, "code": "1222837003"}]}
+    resource(bundle, "ehr-dx-net")["stage"] = [{"summary": summary}]
+    mapped = case_from_bundle(bundle)
+    assert mapped.case.stage.value == "metastatic"
+    assert mapped.sources_of("stage")[0].element == "stage[0].summary.coding[0]"
+    summary["coding"][0]["code"] = "1222769001"  # AJCC stage IIB: means different things by site
+    bundle["entry"] = [e for e in bundle["entry"] if "liver" not in e["resource"]["id"]]
+    mapped = case_from_bundle(bundle)
+    assert mapped.case.stage.value == "unknown"
+    assert any("stage group IV" in f.reason for f in mapped.ambiguous)
+
+
+def test_completely_removed_needs_surgery_and_no_evidence_of_disease() -> None:
+    removed = Case(site="small_bowel", completely_removed=True)
+    bundle = bundle_from_case(removed)
+    assert case_from_bundle(bundle).case == removed
+    surgery_only = copy.deepcopy(bundle)
+    surgery_only["entry"] = [
+        e for e in surgery_only["entry"] if not e["resource"]["id"].endswith("disease-status")
+    ]
+    mapped = case_from_bundle(surgery_only)
+    assert mapped.case.completely_removed is False
+    assert any("surgical procedure without" in f.reason for f in mapped.ambiguous)
+    status_only = copy.deepcopy(bundle)
+    status_only["entry"] = [
+        e for e in status_only["entry"] if e["resource"]["resourceType"] != "Procedure"
+    ]
+    mapped = case_from_bundle(status_only)
+    assert mapped.case.completely_removed is False
+    assert any("without a cancer-related surgical procedure" in f.reason for f in mapped.ambiguous)
+
+
+def test_entered_in_error_resources_are_skipped() -> None:
+    bundle = ehr()
+    grade = resource(bundle, "ehr-path-grade")
+    grade["status"] = "entered-in-error"
+    mapped = case_from_bundle(bundle)
+    assert mapped.case.grade.value == "unknown"
+    assert [f.reason for f in mapped.ignored if f.resource == "Observation/ehr-path-grade"] == [
+        "marked entered-in-error"
+    ]

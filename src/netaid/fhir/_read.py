@@ -152,7 +152,7 @@ class _Reader:
                 return True
         return False
 
-    def _skipped(self, resource: Json, name: str) -> bool:
+    def _skipped(self, resource: Json, name: str, *, record: bool = True) -> bool:
         verification = {
             str(_dict(c).get("code"))
             for c in _list(_dict(resource.get("verificationStatus")).get("coding"))
@@ -161,7 +161,7 @@ class _Reader:
         status = resource.get("status")
         if status in _SKIPPED_STATUS:
             marks.append(str(status))
-        if marks:
+        if marks and record:
             self.ignored.append(Finding(name, "", f"marked {', '.join(marks)}"))
         return bool(marks)
 
@@ -176,7 +176,7 @@ class _Reader:
             name = resource_name(resource, index)
             if self._condition_kind(resource) != "primary":
                 continue
-            if self._skipped(resource, name):
+            if self._skipped(resource, name, record=False):  # recorded when read below
                 continue
             refs = {f"Condition/{resource.get('id')}"}
             full_url = _dict(raw_entries[index]).get("fullUrl")
