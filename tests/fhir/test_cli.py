@@ -22,7 +22,9 @@ def test_discuss_reads_a_bundle(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     assert "primary site: small bowel" in out
     assert "carcinoid syndrome" in out
-    assert "not used for the case" in err  # the unmapped bodySite, counted on stderr
+    # The unmappable bodySite is named on stderr; what was ignored only with --show-mapping.
+    assert "not used: Condition/ehr-dx-liver-mets bodySite[0]: code system" in err
+    assert "Encounter" not in err
 
 
 def test_show_mapping_prints_the_provenance_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:

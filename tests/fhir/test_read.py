@@ -312,3 +312,18 @@ def test_entered_in_error_resources_are_skipped() -> None:
     assert [f.reason for f in mapped.ignored if f.resource == "Observation/ehr-path-grade"] == [
         "marked entered-in-error"
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in EXAMPLES.glob("*.json") if not p.name.startswith("ehr-")),
+    ids=lambda p: p.stem,
+)
+def test_written_examples_match_their_yaml_case(path: Path) -> None:
+    """examples/fhir/<stem>.json is bundle_from_case(examples/<stem>.yaml); if a YAML example
+    changes, rewrite it: json.dumps(bundle_from_case(load_case(yaml)), indent=2) + newline."""
+    from netaid import load_case
+
+    case = load_case(path.parents[1] / f"{path.stem}.yaml")
+    assert json.loads(path.read_text()) == bundle_from_case(case)
+    assert case_from_bundle(path.read_text()).case == case

@@ -55,11 +55,8 @@ def load_case_or_bundle(path: str, *, show_mapping: bool = False) -> Case:
     if show_mapping:
         print(mapped.mapping_table(), file=sys.stderr, end="")
     else:
-        skipped = len(mapped.unmappable) + len(mapped.ambiguous)
-        if skipped:
-            print(
-                f"netaid: {path}: {skipped} item(s) of the bundle not used for the case "
-                "(--show-mapping lists them)",
-                file=sys.stderr,
-            )
+        # What netaid read but could not use is always said, naming resource and element;
+        # the full table (and what was ignored) on request.
+        for finding in (*mapped.unmappable, *mapped.ambiguous):
+            print(f"netaid: {path}: not used: {finding}", file=sys.stderr)
     return mapped.case
