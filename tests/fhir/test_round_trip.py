@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netaid import Case, load_rulebook
+from netaid import Case, Site, load_rulebook
 from netaid.check import ClassSpace
 from netaid.fhir import bundle_from_case, case_from_bundle
 from netaid.fhir._mapping import mapping
@@ -86,3 +86,27 @@ def test_local_codes_only_for_what_no_verified_code_says() -> None:
     mapped = case_from_bundle(bundle)
     assert mapped.case == case
     assert {p.field for p in mapped.provenance} >= {"site", "grade", "stage", "metastases"}
+
+
+@pytest.mark.parametrize("site", [s.value for s in Site])
+def test_written_codes_never_say_more_than_the_case(site: str) -> None:
+    """No read-only code (ileum for small_bowel, head of pancreas for pancreas) is written."""
+    m = mapping()
+    read_only = {
+        (c.system, c.written_code) for t in m.tables.values() for c in t.concepts if c.read_only
+    }
+    case = Case(site=site, inherited=["men2"], syndromes=["carcinoid_syndrome"])
+    for entry in bundle_from_case(case)["entry"]:
+        resource = entry["resource"]
+        for element in ("code", "bodySite"):
+            concepts = resource.get(element, [])
+            for concept in concepts if isinstance(concepts, list) else [concepts]:
+                for coding in concept.get("coding", []):
+                    assert (coding["system"], coding["code"]) not in read_only, coding
+    assert case_from_bundle(bundle_from_case(case)).case == case
+
+
+@pytest.mark.parametrize("text", ["", " ", "Café\xa0NET", "line\x85break", "plain title"])
+def test_free_text_of_any_kind_round_trips(text: str) -> None:
+    case = Case(site="lung", title=text, notes=text)
+    assert round_trip(case) == case

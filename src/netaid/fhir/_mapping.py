@@ -18,7 +18,11 @@ from netaid._yaml import load_yaml
 from netaid.case import case_fields
 from netaid.errors import NetaidError
 
-__all__ = ["Concept", "Mapping", "Table", "mapping", "normalize_code"]
+__all__ = ["TEXT_EXTENSION", "Concept", "Mapping", "Table", "mapping", "normalize_code"]
+
+#: Free text that a FHIR string cannot hold (NEL, a no-break space, as fhir.resources checks
+#: strings), written as UTF-8 in base64 in an extension with this URL.
+TEXT_EXTENSION = "urn:netaid:case:text"
 
 #: Readings that are not Case fields, with their values: `_read` turns them into Case values.
 TOKENS: dict[str, frozenset[str]] = {
@@ -45,6 +49,7 @@ class Concept:
     verified: bool
     kind: str | None = None  # observation_kinds and variant_components only
     write: str | None = None  # the code written for a prefix entry
+    read_only: bool = False  # says more than its Case value: never written
 
     @property
     def written_code(self) -> str:
@@ -180,6 +185,7 @@ def _concepts(
                 verified=bool(entry.get("verified", False)),
                 kind=None if entry.get("kind") is None else str(entry["kind"]),
                 write=None if entry.get("write") is None else str(entry["write"]),
+                read_only=bool(entry.get("read_only", False)),
             )
         )
     return out

@@ -8,13 +8,14 @@ resources; a combination the Case model accepts but the rulebook flags is kept, 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from netaid.case import Case, case_fields, case_from_mapping, incompatibilities
 from netaid.errors import CaseError, FieldProblem
 from netaid.fhir._input import resource_name
-from netaid.fhir._mapping import Concept, Table, mapping, normalize_code
+from netaid.fhir._mapping import TEXT_EXTENSION, Concept, Table, mapping, normalize_code
 from netaid.fhir._model import Finding, MappedCase, Provenance
 
 __all__ = ["read_bundle"]
@@ -408,6 +409,8 @@ class _Reader:
             value, element = resource["valueString"], "valueString"
         elif field in _FREE_TEXT and _local_code(resource, self.m.local) == "empty-text":
             value, element = "", "valueCodeableConcept.coding[0]"
+        elif field in _FREE_TEXT:
+            value, element = _encoded_text(resource)
         elif spec is not None and isinstance(resource.get("valueBoolean"), bool):
             value, element = str(resource["valueBoolean"]).lower(), "valueBoolean"
         elif spec is not None:
@@ -597,6 +600,18 @@ class _Reader:
                     "the discussion's notes flag this combination",
                 )
             )
+
+
+def _encoded_text(resource: Json) -> tuple[str | None, str]:
+    """Free text written in the base64 extension (text a FHIR string cannot hold)."""
+    for i, ext in enumerate(_list(resource.get("extension"))):
+        data = _dict(ext).get("valueBase64Binary")
+        if _dict(ext).get("url") == TEXT_EXTENSION and isinstance(data, str):
+            try:
+                return base64.b64decode(data, validate=True).decode("utf-8"), f"extension[{i}]"
+            except (ValueError, UnicodeDecodeError):
+                return None, f"extension[{i}]"
+    return None, "value[x]"
 
 
 def _local_code(resource: Json, system: str) -> str | None:

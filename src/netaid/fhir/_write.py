@@ -10,17 +10,21 @@ netaid's own reader, so that reading the bundle gives the case again by construc
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 import uuid
 from typing import Any
 
 from netaid.case import Case, case_fields, case_values
-from netaid.fhir._mapping import Concept, mapping
+from netaid.fhir._mapping import TEXT_EXTENSION, Concept, mapping
 
 __all__ = ["bundle_from_case"]
 
 _FREE_TEXT = ("title", "notes")
 _EMPTY_TEXT = "empty-text"
+# The FHIR string pattern as fhir.resources applies it (with Python's Unicode \\S).
+_FHIR_STRING = re.compile(r"[ \r\n\t\S]+")
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _NAMESPACE = uuid.UUID("6f1c1f0e-6a43-5b9e-9d0c-6e6574616964")  # fixed: the same case, same ids
@@ -81,7 +85,7 @@ class _Writer:
         best: Concept | None = None
         for concept in self.m.tables[table].concepts:
             keys = {name for name, _ in concept.means}
-            if not concept.verified or not keys or not keys <= fields:
+            if not concept.verified or concept.read_only or not keys or not keys <= fields:
                 continue
             if member is not None and member not in concept.means:
                 continue
@@ -281,13 +285,11 @@ class _Writer:
             text = getattr(self.case, name)
             if text is None:
                 continue
-            # A FHIR string is never empty: empty text is said with a code of its own.
-            empty = {"valueCodeableConcept": {"coding": [{"system": system, "code": _EMPTY_TEXT}]}}
             self._observation(
                 f"case-{name}",
                 None,
                 {"coding": [{"system": system, "code": name}]},
-                {"valueString": text} if text else empty,
+                _free_text(text, system),
             )
 
     def bundle(self) -> dict[str, Any]:
@@ -297,6 +299,18 @@ class _Writer:
             "type": "transaction",
             "entry": list(self.entries),
         }
+
+
+def _free_text(text: str, system: str) -> dict[str, Any]:
+    """An Observation's value for free text, which FHIR strings cannot always hold."""
+    if not text:  # a FHIR string is never empty: empty text has a code of its own
+        return {"valueCodeableConcept": {"coding": [{"system": system, "code": _EMPTY_TEXT}]}}
+    if _FHIR_STRING.fullmatch(text):
+        return {"valueString": text}
+    # Whitespace such as NEL or a no-break space is refused in a string by fhir.resources: the
+    # text goes byte for byte into an extension instead.
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return {"extension": [{"url": TEXT_EXTENSION, "valueBase64Binary": data}]}
 
 
 def bundle_from_case(case: Case) -> dict[str, Any]:
