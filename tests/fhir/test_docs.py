@@ -9,6 +9,12 @@ from netaid.fhir._mapping import mapping
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
 
 
+def test_the_docs_hold_the_generated_mapping_tables() -> None:
+    from netaid.fhir._doc import mapping_tables
+
+    assert mapping_tables() in DOC.read_text(encoding="utf-8")
+
+
 def test_every_code_of_the_mapping_is_in_the_docs() -> None:
     text = DOC.read_text(encoding="utf-8")
     m = mapping()
