@@ -133,7 +133,7 @@ def test_without_the_fhir_extra_a_bundle_gives_the_install_hint(
 ) -> None:
     import sys
 
-    monkeypatch.setitem(sys.modules, "fhir.resources.R4B.bundle", None)  # import fails
+    monkeypatch.setitem(sys.modules, "fhir.resources.R4B", None)  # import fails
     assert main(["discuss", str(EHR)]) == 2
     assert "pip install 'netaid[fhir]'" in capsys.readouterr().err
 

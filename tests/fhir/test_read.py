@@ -327,3 +327,21 @@ def test_written_examples_match_their_yaml_case(path: Path) -> None:
     case = load_case(path.parents[1] / f"{path.stem}.yaml")
     assert json.loads(path.read_text()) == bundle_from_case(case)
     assert case_from_bundle(path.read_text()).case == case
+
+
+def test_resources_netaid_does_not_read_are_not_validated() -> None:
+    bundle = ehr()
+    resource(bundle, "ehr-enc-17")["class"] = "not a coding"  # an Encounter: never read
+    bundle["entry"].append({"fullUrl": "urn:uuid:6d1b3a44-0000-4000-8000-000000000000"})
+    mapped = case_from_bundle(bundle)
+    assert mapped.case.site.value == "small_bowel"
+    assert "Encounter/ehr-enc-17" in {f.resource for f in mapped.ignored}
+    assert "entry[12]" in {f.resource for f in mapped.ignored}
+
+
+def test_an_entry_that_is_not_a_resource_is_an_error() -> None:
+    bundle = ehr()
+    bundle["entry"].append({"resource": {"id": "x"}})
+    assert "entry[12].resource: not a resource: no resourceType" in error_of(bundle)
+    bundle["entry"][-1] = "a string"
+    assert "entry[12]" in error_of(bundle)

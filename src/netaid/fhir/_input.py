@@ -172,28 +172,62 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return text if len(text) <= 160 else f"{text[:80]}...{text[-60:]}"
 
 
+#: The resource types netaid reads; only these are validated (see validate).
+READ_TYPES = frozenset({"Condition", "Observation", "Procedure"})
+
+
 def validate(data: dict[str, Any], origin: str | None) -> None:
-    """Check every resource's shape with the FHIR R4B models of fhir.resources (which read R4
-    data), as CaseError naming each faulty resource and element."""
+    """Check the shape of the Bundle and of every resource netaid reads with the FHIR R4B
+    models of fhir.resources (which read R4 data), as CaseError naming each faulty resource and
+    element.
+
+    Resources netaid does not read (Patient, Encounter, MedicationStatement, ...) are not
+    validated: they are listed as ignored whatever their shape, so that an EHR export is not
+    refused for an element of a resource netaid never looks at, or one R4B models differently
+    from R4.
+    """
     try:
-        from fhir.resources.R4B.bundle import Bundle
+        from fhir.resources.R4B import get_fhir_model_class
         from pydantic import ValidationError
     except ImportError:
         raise _refuse("(bundle)", _INSTALL, origin) from None
-    try:
-        Bundle.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors()[:_MAX_PROBLEMS]:
-            loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-            resource, element = locate(data, _fhir_path(loc))
-            problems.append(FieldProblem(f"{resource} {element}".strip(), error["msg"]))
-        more = exc.error_count() - len(problems)
-        if more > 0:
-            problems.append(FieldProblem("(bundle)", f"and {more} more problems"))
-        raise CaseError(problems, origin=origin) from None
-    except RecursionError:
-        raise _refuse("(bundle)", f"nested deeper than {MAX_DEPTH} levels", origin) from None
+    # The Bundle without its resources (entries, type, ...), then each resource netaid reads.
+    envelope = dict(data)
+    checks: list[tuple[tuple[str | int, ...], str, object]] = []
+    problems: list[FieldProblem] = []
+    if isinstance(data.get("entry"), list):
+        envelope["entry"] = []
+        for index, entry in enumerate(data["entry"]):
+            if not isinstance(entry, Mapping):
+                envelope["entry"].append(entry)  # the Bundle model reports it
+                continue
+            envelope["entry"].append({k: v for k, v in entry.items() if k != "resource"})
+            resource = entry.get("resource")
+            kind = resource.get("resourceType") if isinstance(resource, Mapping) else None
+            where = ("entry", index, "resource")
+            if resource is not None and not isinstance(kind, str):
+                name, _ = locate(data, where)
+                problems.append(FieldProblem(name, "not a resource: no resourceType"))
+            elif kind in READ_TYPES:
+                checks.append((where, kind, resource))
+    more = 0
+    for prefix, kind, value in [((), "Bundle", envelope), *checks]:
+        try:
+            get_fhir_model_class(kind).model_validate(value)
+        except ValidationError as exc:
+            for error in exc.errors():
+                if len(problems) >= _MAX_PROBLEMS:
+                    more += 1
+                    continue
+                loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
+                resource, element = locate(data, (*prefix, *_fhir_path(loc)))
+                problems.append(FieldProblem(f"{resource} {element}".strip(), error["msg"]))
+        except RecursionError:
+            raise _refuse("(bundle)", f"nested deeper than {MAX_DEPTH} levels", origin) from None
+    if more:
+        problems.append(FieldProblem("(bundle)", f"and {more} more problems"))
+    if problems:
+        raise CaseError(problems, origin=origin)
 
 
 def _fhir_path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:

@@ -103,7 +103,9 @@ class _Reader(Claims):
         for index, resource in entries:
             name = resource_name(resource, index)
             kind = resource.get("resourceType")
-            if id(resource) in primary_ids:
+            if not resource:
+                self.ignored.append(Finding(f"entry[{index}]", "", "an entry without a resource"))
+            elif id(resource) in primary_ids:
                 self._primary(resource, name)
             elif kind == "Condition":
                 self._condition(resource, name)
