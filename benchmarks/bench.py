@@ -419,7 +419,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-calls", type=int, default=200_000)
     parser.add_argument("--cli-runs", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--fhir", action="store_true", help="also time FHIR bundles (needs netaid[fhir])"
+    )
+    parser.add_argument("--fhir-only", action="store_true", help="only the FHIR section")
     args = parser.parse_args(argv)
+    if args.fhir_only:
+        from fhir_bench import fhir_section
+
+        record("fhir", fhir_section(say))
+        if args.json:
+            args.json.write_text(json.dumps(FIGURES, indent=2) + "\n", encoding="utf-8")
+        return 0
 
     machine()
     rulebook, engine = rulebook_section()
@@ -435,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
     cli(args.cli_runs)
     if args.many:
         many(args.many, cases)
+    if args.fhir:
+        from fhir_bench import fhir_section
+
+        record("fhir", fhir_section(say))
     if args.json:
         args.json.write_text(json.dumps(FIGURES, indent=2) + "\n", encoding="utf-8")
         say(f"\nfigures written to {args.json}")

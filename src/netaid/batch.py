@@ -380,6 +380,12 @@ def _bad(number: int, field: str, message: str) -> Row:
 
 def _row(number: int, data: object) -> Row:
     try:
+        if isinstance(data, dict) and "resourceType" in data:
+            # A FHIR Bundle per line, as bulk data exports write them; netaid.fhir (and the
+            # fhir extra) is imported only when a batch holds one.
+            from netaid.fhir import case_from_bundle
+
+            return Row(number, case_from_bundle(data).case)
         return Row(number, case_from_mapping(data))
     except CaseError as exc:
         return Row(number, None, exc.problems)

@@ -29,7 +29,7 @@ def two(mini_engine: DurableEngine) -> list[Discussion]:
 
 
 def test_formats_and_audiences_are_public(two: list[Discussion]) -> None:
-    assert set(FORMATS) == {"text", "markdown", "html", "json"} == set(EXTENSIONS)
+    assert set(FORMATS) == {"text", "markdown", "html", "json", "fhir"} == set(EXTENSIONS)
     assert AUDIENCES == ("tutor", "student")
     assert render(two[0]) == render(two[0], "text", audience="tutor")
     assert render(two[0], "json") == two[0].model_dump_json(indent=2) + "\n"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from netaid._api import default_engine, discuss
 from netaid._files import write_atomic
 from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
-from netaid.case import NO_MEMBERS, Case, case_fields, case_from_text, load_case, text_value
+from netaid.case import NO_MEMBERS, Case, case_fields, case_from_text, text_value
 from netaid.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -26,6 +26,7 @@ from netaid.cli._common import (
     stderr,
     write_out,
 )
+from netaid.cli._fhir import add_fhir_flags, load_case_or_bundle
 from netaid.engine import DurableEngine, Engine
 from netaid.errors import CaseError, FieldProblem, WriteError
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
@@ -204,6 +205,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="batch: go on after the highest row already written in --out",
     )
+    add_fhir_flags(p)
     add_case_flags(p)
 
 
@@ -220,7 +222,9 @@ def _row_count(text: str) -> int:
 def case_from_args(args: argparse.Namespace) -> Case:
     data: dict[str, Any] = {}
     if args.case_file:
-        data = load_case(args.case_file).model_dump(exclude_defaults=True)
+        # A FHIR Bundle (.json with a resourceType) is read with netaid.fhir.
+        case = load_case_or_bundle(args.case_file, show_mapping=args.show_mapping)
+        data = case.model_dump(exclude_defaults=True)
     data.update(case_flag_values(args))
     if not args.case_file and "site" not in data:
         raise CaseError([FieldProblem("site", "give a case file, or at least --site")])
