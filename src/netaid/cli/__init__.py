@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _check, _discuss, _lint, _schema, _vignettes
+from netaid.cli import _check, _discuss, _lint, _schema, _serve, _vignettes
 from netaid.cli._common import (
     EXIT_INTERNAL,
     EXIT_IOERR,
@@ -34,6 +34,7 @@ COMMANDS: dict[str, ModuleType] = {
     "lint": _lint,
     "vignettes": _vignettes,
     "check": _check,
+    "serve": _serve,
 }
 
 EPILOG = (

@@ -19,8 +19,8 @@ __all__ = [
     "INDICATORS",
     "MAX_SUMMARY",
     "TOPIC_SYSTEM",
-    "case_query",
     "cards_for",
+    "case_query",
     "chosen",
     "problem_card",
 ]
@@ -100,9 +100,7 @@ def _detail(item: Point | Note, handout_url: str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _card(
-    item: Point | Note, hook_instance: str, handout_base: str, query: str
-) -> dict[str, Any]:
+def _card(item: Point | Note, hook_instance: str, handout_base: str, query: str) -> dict[str, Any]:
     anchor = f"h1-point-{item.id}" if isinstance(item, Point) else "h1-handout"
     handout_url = f"{handout_base}?{query}#{anchor}"
     first = item.sources[0] if item.sources else None
@@ -137,7 +135,9 @@ def cards_for(
 ) -> list[dict[str, Any]]:
     """The cards for a discussion. `handout_base` is the tutor page's absolute URL."""
     query = case_query(discussion)
-    return [_card(item, hook_instance, handout_base, query) for item in chosen(discussion, max_cards)]
+    return [
+        _card(item, hook_instance, handout_base, query) for item in chosen(discussion, max_cards)
+    ]
 
 
 def problem_card(summary: str, problems: Sequence[str]) -> dict[str, Any]:

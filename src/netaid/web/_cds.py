@@ -65,16 +65,16 @@ class FhirAuthorization(_Open):
 
 
 class PatientViewContext(_Open):
-    userId: str | None = None  # noqa: N815 (the spec's names)
-    patientId: str = Field(min_length=1, max_length=64)  # noqa: N815
-    encounterId: str | None = None  # noqa: N815
+    userId: str | None = None
+    patientId: str = Field(min_length=1, max_length=64)
+    encounterId: str | None = None
 
 
 class HookRequest(_Open):
     hook: str
-    hookInstance: str = Field(min_length=1, max_length=200)  # noqa: N815
-    fhirServer: AnyHttpUrl | None = None  # noqa: N815
-    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    hookInstance: str = Field(min_length=1, max_length=200)
+    fhirServer: AnyHttpUrl | None = None
+    fhirAuthorization: FhirAuthorization | None = None
     context: PatientViewContext
     prefetch: dict[str, Any] | None = None
 
@@ -173,7 +173,8 @@ async def get_discovery() -> dict[str, Any]:
 def _check_service(service_id: str) -> None:
     if service_id != SERVICE_ID:
         raise RequestError(
-            404, [FieldProblem("id", f"no CDS service {service_id!r}; see /cds-services")],
+            404,
+            [FieldProblem("id", f"no CDS service {service_id!r}; see /cds-services")],
             code="not-found",
         )
 

@@ -31,7 +31,7 @@ class _Coding(_Open):
 
 class _OverrideReason(_Open):
     reason: _Coding | None = None
-    userComment: str | None = None  # noqa: N815 (the spec's name)
+    userComment: str | None = None
 
 
 class _Accepted(_Open):
@@ -41,9 +41,9 @@ class _Accepted(_Open):
 class FeedbackItem(_Open):
     card: str = Field(min_length=1, max_length=200)
     outcome: Literal["accepted", "overridden"]
-    outcomeTimestamp: dt.datetime  # noqa: N815
-    acceptedSuggestions: list[_Accepted] | None = None  # noqa: N815
-    overrideReason: _OverrideReason | None = None  # noqa: N815
+    outcomeTimestamp: dt.datetime
+    acceptedSuggestions: list[_Accepted] | None = None
+    overrideReason: _OverrideReason | None = None
 
 
 class FeedbackRequest(_Open):

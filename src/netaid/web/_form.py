@@ -51,7 +51,9 @@ def widgets(items: Items, *, for_vignettes: bool = False) -> list[Widget]:
             if for_vignettes and name == "notes":
                 continue
             value = _first(items, name) or ""
-            found.append(Widget(name, field_label(name), "text", (), frozenset({value}), description))
+            found.append(
+                Widget(name, field_label(name), "text", (), frozenset({value}), description)
+            )
             continue
         spec = case_fields()[name]
         options = tuple((v, describe_value(v)) for v in spec.values)

@@ -43,9 +43,7 @@ class _TooSlow(_BodyError):
         super().__init__(408, f"not received within {timeout:g} seconds")
 
 
-async def _send_error(
-    send: Send, path: str, status: int, problem: FieldProblem
-) -> None:
+async def _send_error(send: Send, path: str, status: int, problem: FieldProblem) -> None:
     body = json.dumps(error_body(path, status, [problem])).encode()
     await send(
         {

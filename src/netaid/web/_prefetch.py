@@ -95,13 +95,13 @@ def bundle_of(values: Mapping[str, object], patient_id: str) -> Json:
             if ident[1] is not None and ident in seen:
                 continue
             seen.add(ident)
-            entries.append({"fullUrl": url, "resource": resource} if url else {"resource": resource})
+            entries.append(
+                {"fullUrl": url, "resource": resource} if url else {"resource": resource}
+            )
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
-async def _search(
-    client: httpx.AsyncClient, key: str, url: str, deadline: float
-) -> list[Json]:
+async def _search(client: httpx.AsyncClient, key: str, url: str, deadline: float) -> list[Json]:
     pages: list[Json] = []
     next_url: str | None = url
     while next_url is not None and len(pages) < MAX_PAGES:

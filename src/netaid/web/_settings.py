@@ -59,9 +59,7 @@ class Settings:
             raise ServiceError(f"max body must be at least 1024 bytes, got {self.max_body}")
         if self.body_timeout <= 0 or self.fhir_timeout <= 0:
             raise ServiceError("timeouts must be positive numbers of seconds")
-        if self.public_url is not None and not self.public_url.startswith(
-            ("http://", "https://")
-        ):
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ServiceError(f"public URL must start with http:// or https://: {self.public_url}")
 
     def to_env(self) -> dict[str, str]:

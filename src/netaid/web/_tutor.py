@@ -161,7 +161,7 @@ async def vignettes(
     request: Request,
     count: int = Query(ge=1, le=MAX_WEB_VIGNETTES),
     seed: int | None = Query(None, ge=0, lt=2**32),
-    format: str = Query("html", pattern="^(markdown|html|json|fhir|text)$"),  # noqa: A002
+    format: str = Query("html", pattern="^(markdown|html|json|fhir|text)$"),
     audience: str = Query("tutor", pattern="^(tutor|student)$"),
 ) -> Response:
     items = list(request.query_params.multi_items())
@@ -173,7 +173,5 @@ async def vignettes(
     return Response(
         data,
         media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="netaid-vignettes-seed{seed}.zip"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="netaid-vignettes-seed{seed}.zip"'},
     )
