@@ -152,3 +152,11 @@ def test_the_core_never_imports_fhir_resources() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"resourceType": "Bundle"' in done.stdout
+
+
+def test_show_mapping_on_a_case_file_says_it_is_not_a_bundle(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = EXAMPLES.parent / "appendix-localized-g1.yaml"
+    assert main(["discuss", str(case), "--show-mapping"]) == 0
+    assert "is not a FHIR Bundle" in capsys.readouterr().err

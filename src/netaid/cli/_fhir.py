@@ -48,6 +48,8 @@ def load_case_or_bundle(path: str, *, show_mapping: bool = False) -> Case:
     """A netaid case file, or a FHIR Bundle (a .json file with a resourceType)."""
     text = _bundle_text(path)
     if text is None:
+        if show_mapping:
+            print(f"netaid: --show-mapping: {path} is not a FHIR Bundle", file=sys.stderr)
         return load_case(path)
     from netaid.fhir import case_from_bundle
 

@@ -27,6 +27,7 @@ _EMPTY_TEXT = "empty-text"
 _FHIR_STRING = re.compile(r"[ \r\n\t\S]+")
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _NAMESPACE = uuid.UUID("6f1c1f0e-6a43-5b9e-9d0c-6e6574616964")  # fixed: the same case, same ids
 
 
@@ -159,11 +160,13 @@ class _Writer:
     def grade(self) -> None:
         concept = self._pick("histologic_grade", {"grade"})
         if concept is not None:
+            # HistologicGrade derives from US Core's laboratory result: category laboratory.
+            laboratory = {"coding": [{"system": _OBSERVATION_CATEGORY, "code": "laboratory"}]}
             self._observation(
                 "grade",
                 "histologic_grade",
                 self._kind_code("histologic_grade"),
-                {"valueCodeableConcept": _concept_json(concept)},
+                {"category": [laboratory], "valueCodeableConcept": _concept_json(concept)},
             )
 
     def stage(self) -> None:
