@@ -1,10 +1,10 @@
 """ASGI middleware: a size and time limit on request bodies, and an access log without data.
 
 A body over the limit is refused with 413 (at once when Content-Length says so, otherwise as
-soon as the bytes received pass it); a client that takes longer than the body timeout to send
-its body gets 408, and its connection is closed, without holding up anyone else. The access log
-has the method, the path without its query string (which can hold a case), the status and the
-time taken.
+soon as the bytes received pass it); a client that pauses longer than the body timeout while
+sending its body, or takes six times it in all, gets 408 and its connection is closed, without
+holding up anyone else. The access log has the method, the path without its query string
+(which can hold a case), the status and the time taken.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from netaid.errors import FieldProblem
 from netaid.web._errors import error_body
 
-__all__ = ["AccessLog", "BodyLimit"]
+__all__ = ["TOTAL_FACTOR", "AccessLog", "BodyLimit"]
+
+#: A whole body may take this many body timeouts.
+TOTAL_FACTOR = 6
 
 access_log = logging.getLogger("netaid.web.access")
 
@@ -40,7 +43,11 @@ class _TooLarge(_BodyError):
 
 class _TooSlow(_BodyError):
     def __init__(self, timeout: float) -> None:
-        super().__init__(408, f"not received within {timeout:g} seconds")
+        super().__init__(
+            408,
+            f"not received: a pause of more than {timeout:g} seconds, or more than "
+            f"{timeout * TOTAL_FACTOR:g} seconds in all",
+        )
 
 
 async def _send_error(send: Send, path: str, status: int, problem: FieldProblem) -> None:
@@ -81,7 +88,9 @@ class BodyLimit:
                     await _send_error(send, path, 413, limit)
                     return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        # A client may pause up to `timeout` between parts of its body, and take at most
+        # TOTAL_FACTOR times that for all of it: a trickle of bytes cannot hold a request open.
+        deadline = loop.time() + self.timeout * TOTAL_FACTOR
         received = 0
         done = False
         started = False
@@ -90,8 +99,9 @@ class BodyLimit:
             nonlocal received, done
             if done:
                 return await receive()
+            wait = min(self.timeout, deadline - loop.time())
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                message = await asyncio.wait_for(receive(), max(0.0, wait))
             except TimeoutError:
                 raise _TooSlow(self.timeout) from None
             if message["type"] == "http.request":

@@ -40,7 +40,8 @@ class Settings:
     `trust_file`: issuers and their public keys; with it, every CDS Hooks request must carry a
     signed JWT (see `netaid.web._auth`). `public_url`: the service's URL as clients call it
     (behind a reverse proxy), used for the JWT audience and the links on cards; by default the
-    URL each request was made to. `body_timeout`: seconds a client may take to send its body.
+    URL each request was made to. `body_timeout`: seconds a client may pause while sending its
+    body (and six times it in all).
     `fhir_timeout`: seconds for all the calls to a client's FHIR server in one hook call.
     """
 
