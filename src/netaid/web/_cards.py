@@ -6,6 +6,7 @@ same cards: `cards_for(discuss(case), ...)` is what the service answers for that
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -100,7 +101,7 @@ def _detail(item: Point | Note, handout_url: str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _card(item: Point | Note, hook_instance: str, handout_base: str, query: str) -> dict[str, Any]:
+def _card(item: Point | Note, handout_base: str, query: str) -> dict[str, Any]:
     anchor = f"h1-point-{item.id}" if isinstance(item, Point) else "h1-handout"
     handout_url = f"{handout_base}?{query}#{anchor}"
     first = item.sources[0] if item.sources else None
@@ -119,7 +120,6 @@ def _card(item: Point | Note, hook_instance: str, handout_base: str, query: str)
         indicator = "info"
         topic = {"system": KIND_SYSTEM, "code": "note", "display": "note"}
     return {
-        "uuid": str(uuid.uuid5(_CARD_NAMESPACE, f"{hook_instance}/{item.id}")),
         "summary": _summary(item.title),
         "indicator": indicator,
         "detail": _detail(item, handout_url),
@@ -130,13 +130,36 @@ def _card(item: Point | Note, hook_instance: str, handout_base: str, query: str)
     }
 
 
+# The cards of the last discussions, without their ids: discussions are frozen and handed out
+# again for equal cases (netaid._api), so a hit is the same object, checked by identity.
+_CACHE_SIZE = 256
+_cache: dict[tuple[int, str, int], tuple[Discussion, list[tuple[str, dict[str, Any]]]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _templates(
+    discussion: Discussion, handout_base: str, max_cards: int
+) -> list[tuple[str, dict[str, Any]]]:
+    key = (id(discussion), handout_base, max_cards)
+    found = _cache.get(key)
+    if found is not None and found[0] is discussion:
+        return found[1]
+    query = case_query(discussion)
+    built = [(item.id, _card(item, handout_base, query)) for item in chosen(discussion, max_cards)]
+    with _cache_lock:
+        _cache[key] = (discussion, built)
+        while len(_cache) > _CACHE_SIZE:
+            del _cache[next(iter(_cache))]
+    return built
+
+
 def cards_for(
     discussion: Discussion, *, hook_instance: str, handout_base: str, max_cards: int
 ) -> list[dict[str, Any]]:
     """The cards for a discussion. `handout_base` is the tutor page's absolute URL."""
-    query = case_query(discussion)
     return [
-        _card(item, hook_instance, handout_base, query) for item in chosen(discussion, max_cards)
+        {"uuid": str(uuid.uuid5(_CARD_NAMESPACE, f"{hook_instance}/{item_id}")), **card}
+        for item_id, card in _templates(discussion, handout_base, max_cards)
     ]
 
 

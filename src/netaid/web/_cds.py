@@ -7,7 +7,7 @@ import json
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -113,8 +113,31 @@ def answer(
     engine: Engine,
     handout_base: str,
     max_cards: int,
+) -> bytes:
+    """The answer, as JSON, for the gathered prefetch values (runs in a worker thread)."""
+    return json.dumps(
+        cards_answer(
+            values,
+            patient_id=patient_id,
+            hook_instance=hook_instance,
+            engine=engine,
+            handout_base=handout_base,
+            max_cards=max_cards,
+        ),
+        ensure_ascii=False,
+    ).encode()
+
+
+def cards_answer(
+    values: dict[str, object],
+    *,
+    patient_id: str,
+    hook_instance: str,
+    engine: Engine,
+    handout_base: str,
+    max_cards: int,
 ) -> dict[str, Any]:
-    """The cards for the gathered prefetch values (runs in a worker thread)."""
+    """The cards for the gathered prefetch values."""
     bundle = bundle_of(values, patient_id)
     try:
         mapped = _map(bundle)
@@ -179,10 +202,17 @@ def _check_service(service_id: str) -> None:
         )
 
 
-@router.post("/cds-services/{service_id}", summary="Call the patient-view service")
+@router.post(
+    "/cds-services/{service_id}",
+    summary="Call the patient-view service",
+    responses={
+        200: {"description": '`{"cards": [...]}`, CDS Hooks cards'},
+        412: {"description": "Neither prefetch nor a FHIR server gave the patient's record"},
+    },
+)
 async def call_service(
     service_id: str, hook_request: Annotated[HookRequest, Body()], request: Request
-) -> dict[str, Any]:
+) -> Response:
     """Cards for the patient in context, from the prefetched resources or the FHIR server."""
     _check_service(service_id)
     if hook_request.hook != HOOK:
@@ -203,7 +233,7 @@ async def call_service(
         access_token=auth.access_token if auth else None,
         timeout=settings.fhir_timeout,
     )
-    result: dict[str, Any] = await run_in_threadpool(
+    result: bytes = await run_in_threadpool(
         answer,
         values,
         patient_id=patient_id,
@@ -212,7 +242,7 @@ async def call_service(
         handout_base=base_url(request) + "/",
         max_cards=settings.max_cards,
     )
-    return result
+    return Response(result, media_type="application/json")
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")
