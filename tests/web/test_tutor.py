@@ -202,7 +202,12 @@ def test_openapi_documents_the_json_endpoints(client: TestClient) -> None:
     body = spec["paths"]["/discuss"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["oneOf"][0] == {"$ref": "#/components/schemas/Case"}
     assert "site" in spec["components"]["schemas"]["Case"]["properties"]
-    assert client.get("/docs").status_code == 200
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "<script" not in page.text  # no JavaScript, nothing fetched from a CDN
+    assert "src=" not in page.text
+    for path in ("/discuss", "/cds-services/{service_id}/feedback"):
+        assert f"<code>{path}</code>" in page.text
 
 
 def test_unknown_pages_are_json_404(client: TestClient) -> None:

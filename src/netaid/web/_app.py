@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from netaid import __version__
 from netaid._api import default_engine
@@ -31,7 +32,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="netaid",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        # Swagger UI and ReDoc load their scripts from a CDN: /docs is our own page instead.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -63,6 +65,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    async def docs() -> HTMLResponse:
+        """The JSON endpoints, from the OpenAPI document, as a page without JavaScript."""
+        page = _tutor.templates().get_template("api.html.j2").render(spec=app.openapi())
+        return HTMLResponse(page)
+
     # Outermost first: the log sees every answer, the limit every body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body, timeout=settings.body_timeout)
     app.add_middleware(AccessLog)

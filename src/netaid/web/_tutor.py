@@ -42,7 +42,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @cache
-def _templates() -> jinja2.Environment:
+def templates() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("netaid.web", "templates"),
         autoescape=True,
@@ -96,7 +96,7 @@ def _page(items: list[tuple[str, str]]) -> tuple[int, str]:
         except RequestError as exc:
             errors = list(exc.problems)
     page = (
-        _templates()
+        templates()
         .get_template("page.html.j2")
         .render(
             handout_css=_handout_css(),
