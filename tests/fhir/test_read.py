@@ -345,3 +345,12 @@ def test_an_entry_that_is_not_a_resource_is_an_error() -> None:
     assert "entry[12].resource: not a resource: no resourceType" in error_of(bundle)
     bundle["entry"][-1] = "a string"
     assert "entry[12]" in error_of(bundle)
+
+
+def test_grade_codes_used_in_practice_are_read() -> None:
+    bundle = ehr()
+    grade = resource(bundle, "ehr-path-grade")
+    grade["meta"] = {}
+    grade["code"] = {"coding": [{"system": SCT, "code": "371469007"}]}  # Histologic grade
+    grade["valueCodeableConcept"] = {"coding": [{"system": SCT, "code": "1663004"}]}  # G2 grade
+    assert case_from_bundle(bundle).case.grade.value == "G2"

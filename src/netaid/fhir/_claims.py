@@ -34,6 +34,7 @@ class Claims:
         self.procedures: list[Provenance] = []
 
     def _as(self, field: str, value: str, claims: Iterable[Provenance]) -> None:
+        """Claim `field=value` on the evidence of earlier claims (TNM categories, ...)."""
         for c in claims:
             self.claims.setdefault(field, []).append(
                 Provenance(field, value, c.resource, c.element, c.system, c.code, c.display)
@@ -158,7 +159,8 @@ class Claims:
         )
 
     def _flags(self, data: dict[str, Any], provenance: list[Provenance]) -> None:
-        """Combinations the Case model accepts and the rulebook flags: kept, and said so."""
+        """Combinations the Case model accepts but documents read differently (grade against
+        differentiation): kept as given, and said so, as the Case model does."""
         differentiation, grade = data.get("differentiation"), data.get("grade")
         if (differentiation, grade) in {("poorly", "G1"), ("poorly", "G2"), ("well", "G3")}:
             sources = [p for p in provenance if p.field in ("differentiation", "grade")]
@@ -166,8 +168,9 @@ class Claims:
                 Finding(
                     where(sources),
                     "",
-                    f"{differentiation} differentiated with grade {grade}: kept as given; "
-                    "the discussion's notes flag this combination",
+                    f"{differentiation} differentiated with grade {grade}: kept as given, as "
+                    "the Case model accepts it; the documents read this combination "
+                    "differently, which the rulebook's notes say",
                 )
             )
 
