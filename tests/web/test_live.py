@@ -202,3 +202,25 @@ def test_netaid_serve_starts_and_answers(tmp_path: Path, carcinoid: Case, worker
         process.terminate()
         process.wait(30)
     assert f"serving the tutor page at http://127.0.0.1:{port}/" in log.read_text()
+
+
+def test_a_bug_is_a_json_500_with_no_message_or_traceback_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(feedback_file=tmp_path / "fb.jsonl"))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("patient Jane Doe, 1960-01-01")
+
+    caplog.set_level(logging.DEBUG)
+    with live_server(app) as url:
+        response = httpx.get(url + "/boom", timeout=10)
+        assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+    assert response.status_code == 500
+    schemas.check(response.json(), schemas.API_ERROR)
+    assert "internal error in netaid" in response.json()["error"]["message"]
+    assert "Jane" not in response.text
+    assert "internal error on GET /boom: RuntimeError" in caplog.text
+    assert "Jane" not in caplog.text
+    assert "Traceback" not in caplog.text

@@ -7,7 +7,6 @@ field in `expression` and the message in `details.text`; every other endpoint an
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from netaid.errors import CaseError, FieldProblem, RequestError
 
 __all__ = ["error_body", "install", "problems_from_validation"]
-
-log = logging.getLogger("netaid.web")
 
 _STATUS_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported",
                  408: "timeout", 412: "required", 413: "too-long", 415: "not-supported",
@@ -121,11 +118,3 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             message = f"no such page: {request.url.path}"
         return error_response(request, exc.status_code, [FieldProblem(field, message)])
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        # The type only: a message could quote the request, and so the patient's data.
-        log.error("internal error on %s %s: %s", request.method, request.url.path,
-                  type(exc).__name__)  # fmt: skip
-        problem = FieldProblem("(service)", "internal error in netaid; please report it")
-        return error_response(request, 500, [problem])

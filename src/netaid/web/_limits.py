@@ -27,6 +27,7 @@ __all__ = ["TOTAL_FACTOR", "AccessLog", "BodyLimit"]
 TOTAL_FACTOR = 6
 
 access_log = logging.getLogger("netaid.web.access")
+error_log = logging.getLogger("netaid.web")
 
 
 class _BodyError(HTTPException):
@@ -126,6 +127,9 @@ class BodyLimit:
 
 
 class AccessLog:
+    """The access log, and the last resort for a bug: a 500 in JSON, and the exception's type
+    in the log, never its message or traceback (they could quote the request)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -143,6 +147,15 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            error_log.error(
+                "internal error on %s %s: %s", scope.get("method"), scope.get("path"),
+                type(exc).__name__,
+            )  # fmt: skip
+            if status[0] is None:
+                status[0] = 500
+                problem = FieldProblem("(service)", "internal error in netaid; please report it")
+                await _send_error(send, scope.get("path", ""), 500, problem)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
