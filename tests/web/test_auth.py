@@ -209,3 +209,9 @@ def test_serve_reports_a_bad_trust_file_before_starting(
     path.write_text("issuers: []")
     assert main(["serve", "--host", "0.0.0.0", "--trust", str(path)]) == 2
     assert "a list of issuers" in capsys.readouterr().err
+
+
+def test_the_token_is_checked_before_the_body_is_read(secured: TestClient) -> None:
+    response = secured.post("/cds-services/netaid-patient-view", content=b'{"hook": ',
+                            headers={"Content-Type": "application/json"})  # fmt: skip
+    refused(response, "missing")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,30 @@ def is_local(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+@contextmanager
+def _listening(host: str, port: int) -> Iterator[socket.socket]:
+    """The listening socket for worker processes, with TCP_NODELAY set on it.
+
+    Accepted connections inherit it. The workers receive the socket without the protocol
+    number asyncio looks for before it turns off Nagle's algorithm, so without this every
+    answer would wait for the client's delayed acknowledgement (about 40 ms on Linux).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise UsageError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        yield sock
+    finally:
+        sock.close()
 
 
 def _positive(text: str) -> int:
@@ -110,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.workers > 1:
         os.environ.update(settings.to_env())
-        uvicorn.run("netaid.web:app", workers=args.workers, **common)
+        with _listening(args.host, args.port) as sock:
+            common.pop("host")
+            common.pop("port")
+            uvicorn.run("netaid.web:app", workers=args.workers, fd=sock.fileno(), **common)
     else:
         uvicorn.run(create_app(settings), **common)
     return EXIT_OK

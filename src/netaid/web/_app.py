@@ -72,7 +72,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         page = _tutor.templates().get_template("api.html.j2").render(spec=app.openapi())
         return HTMLResponse(page)
 
-    # Outermost first: the log sees every answer, the limit every body.
+    # The last added is the outermost: the log sees every answer, the JWT is checked before
+    # any of the body is read, the limit sees every body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body, timeout=settings.body_timeout)
+    app.add_middleware(_cds.ClientAuth, trust=app.state.trust, public_url=settings.public_url)
     app.add_middleware(AccessLog)
     return app

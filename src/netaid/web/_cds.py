@@ -7,9 +7,10 @@ import json
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netaid._api import discuss
 from netaid.engine import Engine
@@ -17,11 +18,12 @@ from netaid.errors import CaseError, FieldProblem, RequestError
 from netaid.fhir import MappedCase, case_from_bundle
 from netaid.web._auth import Trust
 from netaid.web._cards import cards_for, problem_card
+from netaid.web._errors import error_response
 from netaid.web._feedback import FeedbackLog, FeedbackRequest
 from netaid.web._prefetch import PREFETCH, bundle_of, gather
 from netaid.web._settings import Settings
 
-__all__ = ["HOOK", "SERVICE_ID", "HookRequest", "discovery", "router"]
+__all__ = ["HOOK", "SERVICE_ID", "ClientAuth", "HookRequest", "discovery", "router"]
 
 SERVICE_ID = "netaid-patient-view"
 HOOK = "patient-view"
@@ -169,22 +171,35 @@ def base_url(request: Request) -> str:
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
-def _require_client(request: Request) -> None:
-    """With a trust file, a signed JWT for this endpoint's URL, else 401 (CDS Hooks security)."""
-    trust: Trust | None = request.app.state.trust
-    if trust is None:
-        return
-    base = base_url(request)
-    path = request.url.path
-    if request.scope.get("root_path") and path.startswith(request.scope["root_path"]):
-        path = path[len(request.scope["root_path"]) :]
-    audiences = [base + path]
-    if path.endswith("/feedback"):
-        audiences.append(base + path.removesuffix("/feedback"))
-    trust.verify(request.headers.get("authorization"), audiences)
+class ClientAuth:
+    """With a trust file, every CDS Hooks request needs a signed JWT for its endpoint's URL,
+    checked before anything of the request is read: else 401 (CDS Hooks security)."""
+
+    def __init__(self, app: ASGIApp, *, trust: Trust | None, public_url: str | None) -> None:
+        self.app = app
+        self.trust = trust
+        self.public_url = public_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if self.trust is None or not path.startswith("/cds-services"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        base = (self.public_url or str(request.base_url)).rstrip("/")
+        audiences = [base + path]
+        if path.endswith("/feedback"):
+            audiences.append(base + path.removesuffix("/feedback"))
+        try:
+            self.trust.verify(request.headers.get("authorization"), audiences)
+        except RequestError as exc:
+            response = error_response(request, exc.status, exc.problems, exc.code)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
-router = APIRouter(tags=["CDS Hooks"], dependencies=[Depends(_require_client)])
+router = APIRouter(tags=["CDS Hooks"])
 
 
 @router.get("/cds-services", summary="CDS Hooks discovery")
