@@ -164,9 +164,9 @@ async def vignettes(
     format: str = Query("html", pattern="^(markdown|html|json|fhir|text)$"),
     audience: str = Query("tutor", pattern="^(tutor|student)$"),
 ) -> Response:
-    items = list(request.query_params.multi_items())
-    constraints = constraints_from_query(items)
-    # Invalid or contradictory constraints: a CaseError naming the fields (422).
+    """A zip of `count` handouts of cases drawn from `seed` under the form's constraints;
+    invalid or contradictory constraints are a 422 naming the fields (draw_cases' CaseError)."""
+    constraints = constraints_from_query(list(request.query_params.multi_items()))
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     data = await run_in_threadpool(_zip, count, seed, format, audience, constraints)
