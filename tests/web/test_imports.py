@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SERVE_MODULES = ("fastapi", "starlette", "uvicorn", "httpx", "jwt", "multipart", "netaid.web")
+SERVE_MODULES = ("fastapi", "starlette", "uvicorn", "httpx", "jwt", "netaid.web")
 
 
 def test_the_core_and_the_cli_do_not_import_the_serve_extra() -> None:
