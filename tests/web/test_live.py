@@ -23,7 +23,16 @@ from netaid.vignettes import draw_cases
 from netaid.web import Settings, create_app
 
 from . import schemas
-from .support import PATIENT, expected_cards, hook_request, live_server, prefetch_of
+from .support import (
+    PATIENT,
+    FakeFhir,
+    expected_cards,
+    fake_fhir_server,
+    hook_request,
+    live_server,
+    prefetch_of,
+    resources_of,
+)
 
 SERVICE = "/cds-services/netaid-patient-view"
 
@@ -224,3 +233,22 @@ def test_a_bug_is_a_json_500_with_no_message_or_traceback_logged(
     assert "internal error on GET /boom: RuntimeError" in caplog.text
     assert "Jane" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_the_fhir_server_path_over_real_http(tmp_path: Path, carcinoid: Case) -> None:
+    settings = Settings(feedback_file=tmp_path / "fb.jsonl", fhir_timeout=1.0)
+    with live_server(create_app(settings)) as url, fake_fhir_server(FakeFhir()) as fhir:
+        fhir.patients[PATIENT] = resources_of(carcinoid)
+        body = hook_request(fhirServer=fhir.url)
+        response = httpx.post(url + SERVICE, json=body, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["cards"] == expected_cards(carcinoid, body["hookInstance"], url)
+        for mode, status in (("error", 412), ("slow", 412)):
+            fhir.mode, fhir.delay = mode, 5.0
+            start = time.monotonic()
+            response = httpx.post(url + SERVICE, json=hook_request(fhirServer=fhir.url), timeout=10)
+            assert time.monotonic() - start < 3.0
+            assert response.status_code == status
+            schemas.check(response.json(), schemas.OPERATION_OUTCOME)
+        # The hung FHIR calls held up no one else meanwhile.
+        assert httpx.get(url + "/healthz", timeout=2).status_code == 200
