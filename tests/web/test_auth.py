@@ -43,7 +43,8 @@ def trust_file(tmp_path: Path, signer: Signer) -> Path:
 
 @pytest.fixture
 def secured(trust_file: Path, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(trust_file=trust_file, feedback_file=tmp_path / "fb.jsonl"))
+    settings = Settings(trust_file=trust_file, public_url=BASE, feedback_file=tmp_path / "fb.jsonl")
+    app = create_app(settings)
     with TestClient(app, base_url=BASE) as client:
         yield client
 
@@ -149,7 +150,9 @@ def test_a_pem_public_key_for_any_kid(tmp_path: Path, carcinoid: Case) -> None:
     (tmp_path / "ehr.pem").write_bytes(pem)
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps({"issuers": [{"iss": "ehr", "public_key_file": "ehr.pem"}]}))
-    app = create_app(Settings(trust_file=trust, feedback_file=tmp_path / "fb.jsonl"))
+    app = create_app(
+        Settings(trust_file=trust, public_url=BASE, feedback_file=tmp_path / "fb.jsonl")
+    )
     now = int(time.time())
     token = jwt.encode({"iss": "ehr", "aud": SERVICE, "iat": now, "exp": now + 60, "jti": "1"},
                        key, algorithm="RS384", headers={"kid": "any"})  # fmt: skip
@@ -202,13 +205,32 @@ def test_serve_refuses_a_network_bind_without_trust(capsys: pytest.CaptureFixtur
     assert "--trust" in err
 
 
+def test_a_trust_file_needs_the_public_url(trust_file: Path) -> None:
+    with pytest.raises(ServiceError, match="public URL"):
+        Settings(trust_file=trust_file)
+
+
+def test_the_audience_is_the_public_url_not_the_host_header(
+    secured: TestClient, signer: Signer, carcinoid: Case
+) -> None:
+    body = hook_request(prefetch_of(carcinoid))
+    token = signer.token("http://evil.example/cds-services/netaid-patient-view")
+    response = secured.post("/cds-services/netaid-patient-view", json=body,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Host": "evil.example"})  # fmt: skip
+    refused(response, "aud")
+
+
 def test_serve_reports_a_bad_trust_file_before_starting(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "trust.yaml"
     path.write_text("issuers: []")
-    assert main(["serve", "--host", "0.0.0.0", "--trust", str(path)]) == 2
+    args = ["serve", "--host", "0.0.0.0", "--trust", str(path), "--public-url", "https://x.org"]
+    assert main(args) == 2
     assert "a list of issuers" in capsys.readouterr().err
+    assert main(["serve", "--host", "0.0.0.0", "--trust", str(path)]) == 2
+    assert "--public-url" in capsys.readouterr().err
 
 
 def test_the_token_is_checked_before_the_body_is_read(secured: TestClient) -> None:

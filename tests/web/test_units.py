@@ -83,6 +83,7 @@ def test_bad_settings_are_refused(values: dict[str, object], words: str) -> None
 
 def test_settings_travel_through_the_environment(tmp_path: Path) -> None:
     settings = Settings(max_cards=4, trust_file=tmp_path / "t.yaml", public_url="https://x.org")
+    assert settings.trust_file is not None
     assert Settings.from_env(settings.to_env()) == settings
     with pytest.raises(ServiceError, match="NETAID_SERVE_MAX_CARDS"):
         Settings.from_env({"NETAID_SERVE_MAX_CARDS": "many"})

@@ -186,6 +186,7 @@ class ClientAuth:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        # Settings require the public URL with a trust file: never the client's Host header.
         base = (self.public_url or str(request.base_url)).rstrip("/")
         audiences = [base + path]
         if path.endswith("/feedback"):

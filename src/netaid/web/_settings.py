@@ -39,10 +39,10 @@ class Settings:
 
     `trust_file`: issuers and their public keys; with it, every CDS Hooks request must carry a
     signed JWT (see `netaid.web._auth`). `public_url`: the service's URL as clients call it
-    (behind a reverse proxy), used for the JWT audience and the links on cards; by default the
-    URL each request was made to. `body_timeout`: seconds a client may pause while sending its
-    body (and six times it in all).
-    `fhir_timeout`: seconds for all the calls to a client's FHIR server in one hook call.
+    (behind a reverse proxy), used for the links on cards and, required with a trust file, as
+    the base of the JWT audience; without it, the URL each request was made to.
+    `body_timeout`: seconds a client may pause while sending its body (and six times it in
+    all). `fhir_timeout`: seconds for all the calls to a client's FHIR server in one hook call.
     """
 
     max_cards: int = DEFAULT_MAX_CARDS
@@ -60,6 +60,13 @@ class Settings:
             raise ServiceError(f"max body must be at least 1024 bytes, got {self.max_body}")
         if self.body_timeout <= 0 or self.fhir_timeout <= 0:
             raise ServiceError("timeouts must be positive numbers of seconds")
+        if self.trust_file is not None and self.public_url is None:
+            # The audience a JWT must name is this URL; taken from the request's Host header,
+            # a token issued for another service could be replayed here under that name.
+            raise ServiceError(
+                "a trust file needs the public URL (--public-url): the URL CDS clients call, "
+                "which their JWTs must name as audience"
+            )
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ServiceError(f"public URL must start with http:// or https://: {self.public_url}")
 
