@@ -87,3 +87,26 @@ def test_settings_travel_through_the_environment(tmp_path: Path) -> None:
     assert Settings.from_env(settings.to_env()) == settings
     with pytest.raises(ServiceError, match="NETAID_SERVE_MAX_CARDS"):
         Settings.from_env({"NETAID_SERVE_MAX_CARDS": "many"})
+
+
+def test_cors_only_for_the_origins_given(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from netaid.web import create_app
+
+    settings = Settings(feedback_file=tmp_path / "fb", cors_origins=("https://sandbox.example",))
+    assert Settings.from_env(settings.to_env()) == settings
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"}  # fmt: skip
+    url = "/cds-services/netaid-patient-view"
+    with TestClient(create_app(settings)) as client:
+        allowed = client.options(url, headers={"Origin": "https://sandbox.example", **preflight})
+        other = client.options(url, headers={"Origin": "https://evil.example", **preflight})
+        plain = client.get("/cds-services", headers={"Origin": "https://sandbox.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://sandbox.example"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+    assert plain.headers["access-control-allow-origin"] == "https://sandbox.example"
+    with pytest.raises(ServiceError, match="CORS origin"):
+        Settings(cors_origins=("sandbox.example",))

@@ -90,7 +90,18 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="where CDS Hooks feedback is appended (default: netaid-feedback.jsonl)",
     )
-    p.add_argument("--public-url", help="the URL clients call, when behind a reverse proxy")
+    p.add_argument(
+        "--public-url",
+        help="the URL clients call (behind a reverse proxy); required with --trust, as the JWT "
+        "audience",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin of a browser-based CDS client allowed to call (repeatable)",
+    )
     p.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
     p.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
@@ -113,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
             f"refusing to bind {args.host}: without --trust the service would answer anyone "
             "on the network; give --trust FILE or bind 127.0.0.1"
         )
-    values: dict[str, Any] = {"trust_file": args.trust, "public_url": args.public_url}
+    values: dict[str, Any] = {
+        "trust_file": args.trust,
+        "public_url": args.public_url,
+        "cors_origins": tuple(args.cors_origin),
+    }
     if args.max_cards is not None:
         values["max_cards"] = args.max_cards
     if args.feedback is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 
@@ -76,5 +77,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # any of the body is read, the limit sees every body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body, timeout=settings.body_timeout)
     app.add_middleware(_cds.ClientAuth, trust=app.state.trust, public_url=settings.public_url)
+    if settings.cors_origins:
+        # Outside the JWT check: a browser's preflight carries no Authorization header.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(AccessLog)
     return app

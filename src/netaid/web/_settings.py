@@ -30,6 +30,7 @@ ENV = {
     "body_timeout": "NETAID_SERVE_BODY_TIMEOUT",
     "fhir_timeout": "NETAID_SERVE_FHIR_TIMEOUT",
     "public_url": "NETAID_SERVE_PUBLIC_URL",
+    "cors_origins": "NETAID_SERVE_CORS_ORIGINS",
 }
 
 
@@ -43,6 +44,7 @@ class Settings:
     the base of the JWT audience; without it, the URL each request was made to.
     `body_timeout`: seconds a client may pause while sending its body (and six times it in
     all). `fhir_timeout`: seconds for all the calls to a client's FHIR server in one hook call.
+    `cors_origins`: web origins of browser-based CDS clients allowed to call (none by default).
     """
 
     max_cards: int = DEFAULT_MAX_CARDS
@@ -52,6 +54,7 @@ class Settings:
     body_timeout: float = 10.0
     fhir_timeout: float = 5.0
     public_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_cards < 1:
@@ -69,6 +72,9 @@ class Settings:
             )
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ServiceError(f"public URL must start with http:// or https://: {self.public_url}")
+        for origin in self.cors_origins:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ServiceError(f"a CORS origin is scheme://host[:port], got {origin!r}")
 
     def to_env(self) -> dict[str, str]:
         """These settings as the environment variables `from_env` reads."""
@@ -83,6 +89,8 @@ class Settings:
             env[ENV["trust_file"]] = str(self.trust_file)
         if self.public_url is not None:
             env[ENV["public_url"]] = self.public_url
+        if self.cors_origins:
+            env[ENV["cors_origins"]] = " ".join(self.cors_origins)
         return env
 
     @classmethod
@@ -100,6 +108,8 @@ class Settings:
                     values[name] = float(raw)
                 elif name in ("trust_file", "feedback_file"):
                     values[name] = Path(raw)
+                elif name == "cors_origins":
+                    values[name] = tuple(raw.split())
                 else:
                     values[name] = raw
             except ValueError:
