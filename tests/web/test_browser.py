@@ -32,6 +32,9 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         raise RuntimeError("CI needs chromium and chromium-driver: .ci/run installs them")
     pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
 
+# Should Selenium Manager ever be consulted, it may look but never download.
+os.environ.setdefault("SE_OFFLINE", "true")
+
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
