@@ -41,7 +41,7 @@ SERVICE = "/cds-services/netaid-patient-view"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("live")
     settings = Settings(
-        feedback_file=folder / "feedback.jsonl", max_body=256 * 1024, body_timeout=1.5
+        feedback_file=folder / "feedback.jsonl", max_body=256 * 1024, body_timeout=3.0
     )
     with live_server(create_app(settings)) as url:
         yield url
@@ -109,7 +109,7 @@ def test_a_slow_client_gets_408_and_holds_up_nobody(server: str, carcinoid: Case
             response = httpx.post(server + SERVICE, content=body, timeout=5,
                                   headers={"Content-Type": "application/json"})  # fmt: skip
             assert response.status_code == 200
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 2.5
         answer = b""
         while b"\r\n\r\n" not in answer:
             chunk = slow.recv(65536)
@@ -120,7 +120,7 @@ def test_a_slow_client_gets_408_and_holds_up_nobody(server: str, carcinoid: Case
     finally:
         slow.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-    assert 1.0 < took < 5.0, took
+    assert 2.5 < took < 15.0, took
 
 
 def test_1000_concurrent_calls_all_answer_as_discuss(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_the_fhir_server_path_over_real_http(tmp_path: Path, carcinoid: Case) ->
             fhir.mode, fhir.delay = mode, 5.0
             start = time.monotonic()
             response = httpx.post(url + SERVICE, json=hook_request(fhirServer=fhir.url), timeout=10)
-            assert time.monotonic() - start < 3.0
+            assert time.monotonic() - start < 4.0
             assert response.status_code == status
             schemas.check(response.json(), schemas.OPERATION_OUTCOME)
         # The hung FHIR calls held up no one else meanwhile.
