@@ -283,6 +283,21 @@ def test_a_fhir_server_that_hangs_is_answered_within_the_timeout(
     assert "did not answer within 1 s" in issues[0]["details"]["text"]
 
 
+def test_the_token_never_follows_a_next_link_off_the_server(
+    client: TestClient, fhir: FakeFhir, carcinoid: Case
+) -> None:
+    fhir.patients[PATIENT] = resources_of(carcinoid)
+    real = fhir.url
+    fhir.url = "http://127.0.0.2:9/elsewhere"  # what the fake writes into its next links
+    auth = {"access_token": "secret", "token_type": "Bearer", "expires_in": 60, "scope": "s",
+            "subject": "netaid"}  # fmt: skip
+    body = hook_request(fhirServer=real, fhirAuthorization=auth)
+    [issue] = outcome(client.post(URL, json=body), 412)
+    assert issue["expression"] == ["fhirServer"]
+    assert "outside" in issue["details"]["text"]
+    assert all(path.startswith("/fhir/") for path, _ in fhir.seen)
+
+
 def test_an_unreachable_fhir_server_is_a_412(client: TestClient) -> None:
     body = hook_request(fhirServer="http://127.0.0.1:9/fhir")
     [issue] = outcome(client.post(URL, json=body), 412)

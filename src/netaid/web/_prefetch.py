@@ -101,7 +101,9 @@ def bundle_of(values: Mapping[str, object], patient_id: str) -> Json:
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
-async def _search(client: httpx.AsyncClient, key: str, url: str, deadline: float) -> list[Json]:
+async def _search(
+    client: httpx.AsyncClient, key: str, base: str, url: str, deadline: float
+) -> list[Json]:
     pages: list[Json] = []
     next_url: str | None = url
     while next_url is not None and len(pages) < MAX_PAGES:
@@ -138,6 +140,13 @@ async def _search(client: httpx.AsyncClient, key: str, url: str, deadline: float
             if isinstance(link, dict) and link.get("relation") == "next":
                 target = link.get("url")
                 next_url = target if isinstance(target, str) else None
+        if next_url is not None and not next_url.startswith(base + "/"):
+            # The bearer token goes only to the fhirServer the client named.
+            raise RequestError(
+                412,
+                [FieldProblem("fhirServer", f"the {key} search links to a page outside it")],
+                code="security",
+            )
     return pages
 
 
@@ -188,6 +197,7 @@ async def gather(
                 _search(
                     client,
                     key,
+                    base,
                     f"{base}/{PREFETCH[key].replace('{{context.patientId}}', patient_id)}",
                     deadline,
                 )
