@@ -237,3 +237,15 @@ def test_the_token_is_checked_before_the_body_is_read(secured: TestClient) -> No
     response = secured.post("/cds-services/netaid-patient-view", content=b'{"hook": ',
                             headers={"Content-Type": "application/json"})  # fmt: skip
     refused(response, "missing")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--port", "70000"], "65535"), (["--port", "http"], "not a port"),
+     (["--max-cards", "0"], "at least 1"), (["--workers", "x"], "whole number")],
+)  # fmt: skip
+def test_serve_flags_are_checked(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *args]) == 2
+    assert words in capsys.readouterr().err
