@@ -177,6 +177,15 @@ def test_malformed_json_is_400_naming_the_body(client: TestClient) -> None:
     assert "JSON" in issue["details"]["text"]
 
 
+def test_json_nested_too_deep_is_400_naming_the_body(client: TestClient) -> None:
+    response = client.post(
+        URL, content=b"[" * 200_000, headers={"Content-Type": "application/json"}
+    )
+    [issue] = outcome(response, 400)
+    assert issue["details"]["text"].startswith("(body)")
+    assert "Traceback" not in response.text
+
+
 def test_wrong_hook_is_400_naming_hook(client: TestClient, carcinoid: Case) -> None:
     body = hook_request(prefetch_of(carcinoid), hook="order-sign")
     [issue] = outcome(client.post(URL, json=body), 400)

@@ -113,7 +113,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        field = getattr(exc, "field", "(path)" if exc.status_code in (404, 405) else "(request)")
+        where = {404: "(path)", 405: "(path)", 400: "(body)"}.get(exc.status_code, "(request)")
+        field = getattr(exc, "field", where)
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404:
             message = f"no such page: {request.url.path}"
