@@ -43,8 +43,18 @@ class ContainsModel(_Node):
     contains: dict[str, str] = Field(description="{SET_FIELD: MEMBER}, exactly one field")
 
 
+class ContainsAnyModel(_Node):
+    contains_any: dict[str, list[str]] = Field(
+        description="{SET_FIELD: [MEMBER, ...]}, exactly one field: true when any is present"
+    )
+
+
 class IsKnownModel(_Node):
     is_known: str = Field(description="FIELD")
+
+
+class TermModel(_Node):
+    term: str = Field(description="The name of a term defined in terms.yaml")
 
 
 class AllModel(_Node):
@@ -60,7 +70,7 @@ class NotModel(_Node):
     not_: ConditionModel = Field(alias="not")
 
 
-_TAGS = ("equals", "one_of", "contains", "is_known", "all", "any", "not")
+_TAGS = ("equals", "one_of", "contains", "contains_any", "is_known", "term", "all", "any", "not")
 
 
 def _tag(value: Any) -> str | None:
@@ -79,7 +89,9 @@ _MODEL_TAGS: dict[type[BaseModel], str] = {
     EqualsModel: "equals",
     OneOfModel: "one_of",
     ContainsModel: "contains",
+    ContainsAnyModel: "contains_any",
     IsKnownModel: "is_known",
+    TermModel: "term",
     AllModel: "all",
     AnyModel: "any",
     NotModel: "not",
@@ -90,7 +102,9 @@ ConditionModel: TypeAlias = Annotated[
     Annotated[EqualsModel, Tag("equals")]
     | Annotated[OneOfModel, Tag("one_of")]
     | Annotated[ContainsModel, Tag("contains")]
+    | Annotated[ContainsAnyModel, Tag("contains_any")]
     | Annotated[IsKnownModel, Tag("is_known")]
+    | Annotated[TermModel, Tag("term")]
     | Annotated[AllModel, Tag("all")]
     | Annotated[AnyModel, Tag("any")]
     | Annotated[NotModel, Tag("not")],
@@ -99,7 +113,7 @@ ConditionModel: TypeAlias = Annotated[
         custom_error_type="condition",
         custom_error_message=(
             "a condition is one mapping with a single key: "
-            "equals, one_of, contains, is_known, all, any or not"
+            "equals, one_of, contains, contains_any, is_known, term, all, any or not"
         ),
     ),
 ]
@@ -158,23 +172,43 @@ def _canonical(value: Scalar) -> str:
     return value
 
 
-def compile_condition(model: ConditionModel | None, path: str = "when") -> Condition:
-    """Check a parsed `when:` block against the Case model and compile it."""
+def compile_condition(
+    model: ConditionModel | None,
+    path: str = "when",
+    terms: Mapping[str, Condition] | None = None,
+) -> Condition:
+    """Check a parsed `when:` block against the Case model and compile it.
+
+    `terms` are the named conditions a `{term: NAME}` node may use (`rules/terms.yaml`),
+    already compiled; a term is replaced by its condition, so nothing downstream of the
+    compiler needs to know terms exist.
+    """
     if model is None:
         return Always()
+    known: Mapping[str, Condition] = terms or {}
     fields = case_fields()
     if isinstance(model, AllModel):
-        return All(tuple(compile_condition(c, f"{path}.all[{i}]") for i, c in enumerate(model.all)))
+        return All(
+            tuple(compile_condition(c, f"{path}.all[{i}]", known) for i, c in enumerate(model.all))
+        )
     if isinstance(model, AnyModel):
         return AnyOf(
-            tuple(compile_condition(c, f"{path}.any[{i}]") for i, c in enumerate(model.any))
+            tuple(compile_condition(c, f"{path}.any[{i}]", known) for i, c in enumerate(model.any))
         )
     if isinstance(model, NotModel):
-        return Not(compile_condition(model.not_, f"{path}.not"))
+        return Not(compile_condition(model.not_, f"{path}.not", known))
+    if isinstance(model, TermModel):
+        found = known.get(model.term)
+        if found is None:
+            listed = ", ".join(known) or "none are defined"
+            raise ConditionError(f"{path}.term", f"unknown term {model.term!r} (terms: {listed})")
+        return found
     if isinstance(model, IsKnownModel):
         spec = _field(fields, model.is_known, f"{path}.is_known")
         _require_kind(spec, ("scalar", "tristate"), "is_known", f"{path}.is_known")
         return Leaf(spec.name, "is_known", ())
+    if isinstance(model, ContainsAnyModel):
+        return _contains_any(fields, model.contains_any, f"{path}.contains_any")
     op, mapping = _leaf_parts(model)
     where = f"{path}.{op}"
     if len(mapping) != 1:
@@ -196,6 +230,28 @@ def compile_condition(model: ConditionModel | None, path: str = "when") -> Condi
     if len(set(values)) != len(values):
         raise ConditionError(where, "one_of lists a value twice")
     return Leaf(spec.name, op, values)
+
+
+def _contains_any(
+    fields: Mapping[str, FieldSpec], mapping: Mapping[str, list[str]], where: str
+) -> Condition:
+    """`contains_any` is "any of these `contains`": compiled to exactly that, so the engine,
+    the reasons and the class-space check see only single-member tests (each member of a set
+    field is its own fact to all of them)."""
+    if len(mapping) != 1:
+        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
+    name, raw = next(iter(mapping.items()))
+    spec = _field(fields, name, where)
+    where = f"{where}.{name}"
+    _require_kind(spec, ("set",), "contains_any", where)
+    if len(raw) < 2:
+        raise ConditionError(
+            where, "contains_any needs at least two members (use contains for one)"
+        )
+    members = tuple(_value(spec, v, where) for v in raw)
+    if len(set(members)) != len(members):
+        raise ConditionError(where, "contains_any lists a member twice")
+    return AnyOf(tuple(Leaf(spec.name, "contains", (m,)) for m in members))
 
 
 def _leaf_parts(model: ConditionModel) -> tuple[Op, Mapping[str, Any]]:

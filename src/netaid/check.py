@@ -91,7 +91,7 @@ from netaid.engine import (
     match_stack_need,
 )
 from netaid.errors import EngineError, EngineLimitError, NetaidError
-from netaid.rulebook import Kind, Rule, Rulebook
+from netaid.rulebook import Kind, Rule, Rulebook, Term
 
 __all__ = [
     "ENGINE_MATCH_LIMIT",
@@ -811,10 +811,14 @@ def _bad_block_pairs(
     return {key: frozenset(value) for key, value in bad.items()}
 
 
-def parse_condition(when: object) -> Condition:
-    """Compile a condition written as in a rule's `when:` block (a mapping, e.g. from YAML)."""
+def parse_condition(when: object, terms: Mapping[str, Term] | None = None) -> Condition:
+    """Compile a condition written as in a rule's `when:` block (a mapping, e.g. from YAML).
+
+    `terms` (a rulebook's `Rulebook.terms`) are the terms it may use as `{term: NAME}`.
+    """
     model = TypeAdapter(ConditionModel).validate_python(when)
-    return compile_condition(model)
+    known = {name: term.condition for name, term in (terms or {}).items()}
+    return compile_condition(model, "when", known)
 
 
 # --- the check ---
