@@ -25,7 +25,9 @@ from netaid.case import (
     load_case,
 )
 from netaid.discussion import DISCLAIMER, Because, Discussion, Note, Point, SourceRef
-from netaid.engine import DurableEngine, Engine, Evaluation, PythonEngine
+from netaid.engines import Engine, Evaluation, available_engines, make_engine
+from netaid.engines.durable import DurableEngine
+from netaid.engines.python import PythonEngine
 from netaid.errors import (
     CaseError,
     EngineError,
@@ -71,11 +73,13 @@ __all__ = [
     "Syndrome",
     "Therapy",
     "Urgency",
+    "available_engines",
     "case_from_mapping",
     "default_engine",
     "discuss",
     "discuss_many",
     "load_case",
     "load_rulebook",
+    "make_engine",
     "render",
 ]

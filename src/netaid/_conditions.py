@@ -8,7 +8,7 @@ its path (`when.all[1].one_of.grade`). The tree is then
 - evaluated in plain Python (`holds`), which the rulebook uses to prove a condition can be
   true, and the engine uses to double-check what durable-rules reports;
 - explained in plain words (`reasons`), which becomes a point's "because";
-- translated into durable-rules' JSON expression language (`to_durable`).
+- compiled by each engine backend (`netaid.engines`) into its own form.
 """
 
 from __future__ import annotations
@@ -454,79 +454,3 @@ def witness(condition: Condition) -> dict[str, str | frozenset[str]] | None:
         if holds(condition, values) and not incompatibilities(values):
             return values
     return None
-
-
-# --- durable-rules expressions ---
-
-
-def set_member_key(field: str, member: str) -> str:
-    """The flat fact key durable-rules sees for one member of a set field."""
-    return f"{field}__{member}"
-
-
-def to_durable(condition: Condition) -> dict[str, Any] | None:
-    """The condition as a durable-rules expression, negations pushed down to the leaves.
-
-    durable-rules has no general negation, and `$in` does not exist, so `not` is pushed
-    inward (De Morgan) and `one_of` becomes an `$or` of equalities. Returns None for Always.
-    """
-    if isinstance(condition, Always):
-        return None
-    return _durable(condition, negated=False)
-
-
-def _durable(condition: Condition, *, negated: bool) -> dict[str, Any]:
-    if isinstance(condition, Not):
-        return _durable(condition.child, negated=not negated)
-    if isinstance(condition, All | AnyOf):
-        conjunctive = isinstance(condition, All) != negated
-        parts = [_durable(c, negated=negated) for c in condition.children]
-        if len(parts) == 1:
-            return parts[0]
-        return {"$and" if conjunctive else "$or": parts}
-    assert isinstance(condition, Leaf)
-    return _durable_leaf(condition, negated=negated)
-
-
-def _durable_leaf(leaf: Leaf, *, negated: bool) -> dict[str, Any]:
-    if leaf.op == "contains":
-        return {set_member_key(leaf.field, leaf.values[0]): "no" if negated else "yes"}
-    if leaf.op == "is_known":
-        return {leaf.field: "unknown"} if negated else {"$neq": {leaf.field: "unknown"}}
-    tests = [{"$neq": {leaf.field: v}} if negated else {leaf.field: v} for v in leaf.values]
-    if len(tests) == 1:
-        return tests[0]
-    return {"$and" if negated else "$or": tests}
-
-
-def match_paths(condition: Condition) -> int:
-    """An upper bound on the alpha nodes durable-rules builds for this condition.
-
-    durable-rules expands `$or` into one chain of tests per alternative (disjunctive normal
-    form). Counting every test of every chain, plus the guard test heading each chain, bounds
-    the number of nodes one fact can match, whatever sharing the engine manages.
-    """
-    terms, tests = _dnf_size(condition, negated=False)
-    return terms + tests
-
-
-def _dnf_size(condition: Condition, *, negated: bool) -> tuple[int, int]:
-    """(number of DNF terms, total tests across the terms)."""
-    if isinstance(condition, Always):
-        return 1, 0
-    if isinstance(condition, Not):
-        return _dnf_size(condition.child, negated=not negated)
-    if isinstance(condition, Leaf):
-        if condition.op == "one_of" and not negated:
-            return len(condition.values), len(condition.values)
-        if condition.op == "one_of":
-            return 1, len(condition.values)
-        return 1, 1
-    sizes = [_dnf_size(c, negated=negated) for c in condition.children]
-    if isinstance(condition, All) != negated:
-        terms, tests = 1, 0
-        for child_terms, child_tests in sizes:
-            tests = tests * child_terms + child_tests * terms
-            terms *= child_terms
-        return terms, tests
-    return sum(t for t, _ in sizes), sum(s for _, s in sizes)

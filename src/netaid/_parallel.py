@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 from netaid._api import default_engine, discuss
 from netaid.case import Case
 from netaid.discussion import Discussion, Note, Point
-from netaid.engine import DurableEngine, Engine
+from netaid.engines import Engine, EngineChoice, EngineFactory, engine_factory, make_engine
 from netaid.errors import (
     CaseError,
     EngineError,
@@ -58,6 +58,7 @@ def discuss_many(
     today: dt.date | None = None,
     chunk_size: int = 32,
     window: int | None = None,
+    engine: EngineChoice = None,
 ) -> Iterator[Discussion]:
     """The discussion of every case, in input order, evaluated across `processes` processes.
 
@@ -65,7 +66,9 @@ def discuss_many(
     chunks of `chunk_size` cases (by default four chunks per process) are read ahead of the
     result being handed out. `processes=1` evaluates in this process, without workers;
     `None` means one per CPU. `rulebook` defaults to the shipped one, `today` to the date
-    when `discuss_many` is called (the same for every case).
+    when `discuss_many` is called (the same for every case). `engine` is chosen as for
+    `discuss` (see `netaid.engines`); worker processes each build their own engine of the
+    same backend (of an `Engine` given, its class and rulebook).
 
     Errors are raised, never yielded: the iterator hands out every discussion before the
     first case that fails, then raises that case's error, a `NetaidError` whose message
@@ -83,15 +86,39 @@ def discuss_many(
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
     day = today or dt.date.today()
+    if isinstance(engine, Engine):
+        if rulebook is not None and rulebook is not engine.rulebook:
+            raise ValueError("the engine given was built for another rulebook than the one given")
+        rulebook = engine.rulebook
     if processes == 1:
-        return _in_process(cases, rulebook, day)
-    return _across_processes(cases, processes, rulebook or load_rulebook(), day, chunk_size, window)
+        return _in_process(cases, rulebook, day, engine)
+    # Chosen here, once: every worker then builds the same backend (and an unknown or
+    # unavailable one fails now, not in each worker).
+    factory = type(engine) if isinstance(engine, Engine) else _factory(engine)
+    return _across_processes(
+        cases, processes, rulebook or load_rulebook(), day, chunk_size, window, factory
+    )
+
+
+def _factory(engine: EngineChoice) -> EngineFactory:
+    if engine is None or isinstance(engine, str):
+        return engine_factory(engine)
+    assert not isinstance(engine, Engine)
+    return engine
 
 
 def _in_process(
-    cases: Iterable[CaseInput], rulebook: Rulebook | None, day: dt.date
+    cases: Iterable[CaseInput], rulebook: Rulebook | None, day: dt.date, choice: EngineChoice
 ) -> Iterator[Discussion]:
-    engine = DurableEngine(rulebook) if rulebook is not None else default_engine()
+    # An engine of our own only when a rulebook or a factory asks for one; it is closed here.
+    owned = not isinstance(choice, Engine) and (rulebook is not None or callable(choice))
+    if isinstance(choice, Engine):
+        engine = choice
+    elif owned:
+        engine = make_engine(rulebook or load_rulebook(), choice)
+    else:
+        assert choice is None or isinstance(choice, str)
+        engine = default_engine(choice)
     try:
         for number, case in enumerate(cases, start=1):
             try:
@@ -100,7 +127,7 @@ def _in_process(
                 raise _Failure.of(number, exc).error() from exc
             yield discussion
     finally:
-        if rulebook is not None:
+        if owned:
             engine.close()
 
 
@@ -111,6 +138,7 @@ def _across_processes(
     day: dt.date,
     chunk_size: int,
     window: int,
+    factory: EngineFactory,
 ) -> Iterator[Discussion]:
     # Imported here: they cost every `netaid` command start-up time otherwise.
     import multiprocessing
@@ -121,7 +149,7 @@ def _across_processes(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(rulebook, day),
+        initargs=(rulebook, day, factory),
     )
     received = _Receiver()
     pending: deque[tuple[int, Future[_Payload]]] = deque()
@@ -201,9 +229,9 @@ _sender: _Sender | None = None
 
 # A discussion crosses the process boundary as its case, its points and notes (each a number
 # the worker sent in full once before, or in full where the worker's table is full), its day
-# and its rulebook version. Pickling whole discussions cost more than evaluating them.
+# its rulebook version and its engine. Pickling whole discussions cost more than evaluating them.
 _Part: TypeAlias = "int | Point | Note"
-_Sent: TypeAlias = "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str] | _Failure"
+_Sent: TypeAlias = "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str] | _Failure"
 
 
 class _Sender:
@@ -240,6 +268,7 @@ class _Sender:
                 tuple(part(n) for n in result.notes),
                 result.as_of,
                 result.rulebook_version,
+                result.engine,
             )
             for result in results
         ]
@@ -269,7 +298,7 @@ class _Receiver:
             if isinstance(item, _Failure):
                 results.append(item)
                 continue
-            case, points, notes, as_of, version = item
+            case, points, notes, as_of, version, engine = item
             # Every part was validated when the worker built it: construct, do not re-check.
             results.append(
                 Discussion.model_construct(
@@ -278,14 +307,15 @@ class _Receiver:
                     notes=cast("tuple[Note, ...]", resolve(notes)),
                     rulebook_version=version,
                     as_of=as_of,
+                    engine=engine,
                 )
             )
         return results
 
 
-def _start_worker(rulebook: Rulebook, day: dt.date) -> None:
+def _start_worker(rulebook: Rulebook, day: dt.date, factory: EngineFactory) -> None:
     global _engine, _day, _sender
-    _engine, _day, _sender = DurableEngine(rulebook), day, _Sender()
+    _engine, _day, _sender = make_engine(rulebook, factory), day, _Sender()
 
 
 def _work(chunk: list[tuple[int, CaseInput]]) -> _Payload:

@@ -38,6 +38,7 @@ __all__ = [
     "Site",
     "Stage",
     "Syndrome",
+    "attribute_values",
     "case_fields",
     "case_from_mapping",
     "case_from_text",
@@ -291,6 +292,25 @@ def case_values(case: Case) -> CaseValues:
         else:
             view[name] = "unknown" if raw is None else raw.value
     return view
+
+
+def attribute_values(name: str) -> dict[str, object]:
+    """For a field rules read, each spelling of `case_values` -> the attribute value it
+    stands for: the enum member (or None for a scalar without an `unknown` member),
+    True/False/None for yes/no fields; for set fields, each member's spelling -> the member.
+
+    The inverse of `case_values`, one field at a time: backends that read a case's
+    attributes directly (`netaid.engines.python`) compile conditions with it.
+    """
+    spec = _FIELDS[name]
+    if spec.kind in ("flag", "tristate"):
+        spelled: dict[str, object] = {"true": True, "false": False, "unknown": None}
+        return {v: spelled[v] for v in spec.values}
+    enum = _SET_FIELDS[name] if spec.kind == "set" else _SCALAR_FIELDS[name]
+    values: dict[str, object] = {m.value: m for m in enum}
+    if spec.kind == "scalar" and "unknown" not in values:
+        values["unknown"] = None
+    return values
 
 
 @dataclass(frozen=True)

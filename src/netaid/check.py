@@ -83,13 +83,7 @@ from netaid._conditions import (
     leaves,
 )
 from netaid.case import Case, case_fields, incompatibilities
-from netaid.engine import (
-    MAX_MATCH_PATHS,
-    DurableEngine,
-    Engine,
-    PythonEngine,
-    match_stack_need,
-)
+from netaid.engines import Engine, EngineChoice, available_engines, make_engine
 from netaid.errors import EngineError, EngineLimitError, NetaidError
 from netaid.rulebook import Kind, Rule, Rulebook, Term
 
@@ -112,8 +106,10 @@ __all__ = [
 ]
 
 #: durable-rules' C engine fails (error 303, state corrupt) when one fact fills more than 64
-#: entries of its match stack; see docs/engine.md and `netaid.engine.MATCH_STACK_SIZE`.
+#: entries of its match stack; see docs/engine.md.
 ENGINE_MATCH_LIMIT = 64
+#: The budget the durable backend keeps each ruleset within, below the limit.
+_STACK_BUDGET = 60
 
 Values: TypeAlias = dict[str, "str | frozenset[str]"]
 
@@ -841,9 +837,9 @@ class Conflict:
 class RulesetLoad:
     """How much of one engine ruleset a single case can light up.
 
-    Rules with the same condition are one durable-rules rule (`DurableEngine.layout`), so
+    Rules with the same condition are one durable-rules rule (`Engine.layout`), so
     `durable_rules` and `max_firing` count those, as durable-rules' limits do. `stack_need`
-    is the most match-stack entries any valid case can fill (`match_stack_need`).
+    is the most match-stack entries any valid case can fill (`Engine.stack_need`).
     """
 
     index: int
@@ -897,6 +893,8 @@ class CheckReport:
     engine_problems: tuple[str, ...]
     coverage: dict[str, dict[str, tuple[str, ...]]]
     examples: tuple[ExampleResult, ...]
+    #: The engine backends the covering set and the examples were run through.
+    engines: tuple[str, ...] = ()
 
     @property
     def failing_examples(self) -> tuple[ExampleResult, ...]:
@@ -945,8 +943,9 @@ class CheckReport:
             | {"examples": list(self.incomplete_ignoring_unconditional.examples)},
             "unconditional": list(self.unconditional),
             "engine": {
+                "engines": list(self.engines),
                 "match_limit": self.match_limit,
-                "stack_budget": MAX_MATCH_PATHS,
+                "stack_budget": _STACK_BUDGET,
                 "max_firing": self.max_firing,
                 "rulesets": [vars(r) for r in self.rulesets],
                 "problems": list(self.limit_problems),
@@ -966,8 +965,14 @@ class CheckReport:
 _EX_LISTS = ("missing", "unexpected")
 
 
-def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT) -> CheckReport:
-    """Examine a rulebook over its whole class space (see the module docstring)."""
+def check_rulebook(
+    rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT, engine: EngineChoice = None
+) -> CheckReport:
+    """Examine a rulebook over its whole class space (see the module docstring).
+
+    The covering set and the rules' examples go through every engine backend available
+    here, or only through `engine` when one is chosen (a name, a factory or an Engine).
+    """
     started = time.perf_counter()
     space = ClassSpace.build(rulebook)
     covering = space.covering()
@@ -980,19 +985,38 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
     dead = tuple(r for r in rule_ids if r not in fired)
 
     limit_problems: list[str] = []
-    engine: Engine
-    layout: tuple[tuple[tuple[str, ...], ...], ...] = ()
-    try:
-        durable = DurableEngine(rulebook)
-    except EngineLimitError as exc:
-        limit_problems.append(str(exc))
-        engine = PythonEngine(rulebook)
-    else:
-        engine, layout = durable, durable.layout
-    with engine:
-        loads = _ruleset_loads(space, rulebook, layout, engine, match_limit, limit_problems)
-        engine_problems = _differential(space, covering, engine)
-        examples = tuple(_run_examples(rulebook, engine))
+    engine_problems: list[str] = []
+    loads: tuple[RulesetLoad, ...] = ()
+    examples: tuple[ExampleResult, ...] = ()
+    tested: list[str] = []
+    choices: list[EngineChoice] = list(available_engines()) if engine is None else [engine]
+    for choice in choices:
+        try:
+            backend = make_engine(rulebook, choice)
+        except EngineLimitError as exc:
+            limit_problems.append(str(exc))
+            continue
+        tested.append(backend.name)
+        # Only an engine this function built is closed by it.
+        owned = backend is not choice
+        try:
+            if backend.layout:
+                loads = _ruleset_loads(space, backend, match_limit, limit_problems)
+            prefix = f"{backend.name}: " if len(choices) > 1 else ""
+            engine_problems += [prefix + p for p in _differential(space, covering, backend)]
+            ran = tuple(_run_examples(rulebook, backend))
+            examples = examples or ran
+            if ran != examples:
+                engine_problems.append(f"{backend.name}: the rules' examples give other results")
+        finally:
+            if owned:
+                backend.close()
+    if not tested:
+        # Every backend refused the rulebook: the examples still run, in plain Python.
+        from netaid.engines.python import PythonEngine
+
+        with PythonEngine(rulebook) as fallback:
+            examples = tuple(_run_examples(rulebook, fallback))
 
     treatment_or_note = [r.id for r in rulebook.rules if r.kind in (Kind.TREATMENT, Kind.NOTE)]
     unconditional = tuple(
@@ -1021,9 +1045,10 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
         rulesets=loads,
         match_limit=match_limit,
         limit_problems=tuple(limit_problems),
-        engine_problems=engine_problems,
+        engine_problems=tuple(engine_problems),
         coverage=_coverage(space, rulebook),
         examples=examples,
+        engines=tuple(tested),
     )
 
 
@@ -1075,19 +1100,14 @@ def _gap(space: ClassSpace, rulebook: Rulebook, names: Sequence[str]) -> Gap:
 
 
 def _ruleset_loads(
-    space: ClassSpace,
-    rulebook: Rulebook,
-    layout: Sequence[Sequence[Sequence[str]]],
-    engine: Engine,
-    match_limit: int,
-    problems: list[str],
+    space: ClassSpace, engine: Engine, match_limit: int, problems: list[str]
 ) -> tuple[RulesetLoad, ...]:
     loads = []
-    for n, shared in enumerate(layout):
+    for n, shared in enumerate(engine.layout):
         # One rule stands for each durable-rules rule: those sharing it fire with it.
         firsts = [ids[0] for ids in shared]
         most, assignment = space.max_together(firsts)
-        stack_need = match_stack_need(rulebook.rule(i) for i in firsts)
+        stack_need = engine.stack_need(firsts)
         case = space.case(assignment)
         rules = sum(len(ids) for ids in shared)
         loads.append(RulesetLoad(n, rules, len(firsts), most, stack_need, _dump(case)))

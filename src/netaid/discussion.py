@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from netaid._conditions import Reason
 from netaid.case import Case
-from netaid.engine import Evaluation
+from netaid.engines import Evaluation
 from netaid.rulebook import Category, Citation, Kind, Rule, Rulebook, Therapy, Urgency
 
 __all__ = [
@@ -101,6 +101,8 @@ class Discussion(_Frozen):
     disclaimer: str = DISCLAIMER
     rulebook_version: str
     as_of: dt.date
+    #: The engine backend that evaluated the case ("durable" or "python").
+    engine: str = ""
 
     def of_kind(self, kind: Kind | str) -> tuple[Point, ...]:
         return tuple(p for p in self.points if p.kind == kind)
@@ -279,4 +281,5 @@ def build_discussion(
         notes=tuple(n for _, n in notes),
         rulebook_version=f"{rulebook.version}+{rulebook.fingerprint}",
         as_of=today,
+        engine=evaluation.engine,
     )

@@ -18,7 +18,10 @@ import pytest
 
 from netaid import DurableEngine, PythonEngine, discuss, discuss_many, load_rulebook
 from netaid.rulebook import Rulebook
-from tests.conftest import random_cases
+from tests.conftest import needs_durable, random_cases
+
+# The soak drives durable-rules' C engine from many threads: it tests that backend.
+pytestmark = needs_durable
 
 PROCESSES = 2
 THREADS = 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -132,6 +133,13 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """ "1 test", "2 tests"."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count} {word}"
+
+
+def provenance(rulebook_version: str, engine: str, as_of: dt.date) -> str:
+    """The footer line saying what produced a handout: "Rulebook 0.2.0+3f9a..., durable
+    engine, as of 2025-01-01" (no engine named for a discussion built without one)."""
+    by = f", {engine} engine" if engine else ""
+    return f"Rulebook {rulebook_version}{by}, as of {as_of.isoformat()}"
 
 
 def capfirst(text: str) -> str:

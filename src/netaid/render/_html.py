@@ -14,6 +14,7 @@ from netaid.render._common import (
     citation_flag,
     cited_sections,
     cited_sources,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -38,7 +39,12 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["capfirst"] = capfirst
-    env.globals.update(review_text=review_text, citation_flag=citation_flag, intro=INTRO)
+    env.globals.update(
+        review_text=review_text,
+        citation_flag=citation_flag,
+        intro=INTRO,
+        provenance=provenance,
+    )
     return env
 
 
@@ -52,6 +58,7 @@ def _handout(discussion: Discussion, audience: str, index: int) -> dict[str, Any
         "disclaimer": discussion.disclaimer,
         "rulebook_version": discussion.rulebook_version,
         "as_of": discussion.as_of,
+        "engine": discussion.engine,
     }
     if audience == "student":
         view["w"] = worksheet(discussion)
@@ -83,6 +90,7 @@ def render_html_many(discussions: Sequence[Discussion], *, audience: str = "tuto
             disclaimer=first["disclaimer"],
             rulebook_version=first["rulebook_version"],
             as_of=first["as_of"],
+            engine=first["engine"],
         )
     )
 

@@ -13,6 +13,7 @@ from netaid.render._common import (
     citation_flag,
     cited_sections,
     cited_sources,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -76,7 +77,11 @@ def _environment() -> jinja2.Environment:
     env.filters["md_block"] = markdown_escape_block
     env.filters["capfirst"] = capfirst
     env.globals.update(
-        review_text=review_text, citation_flag=citation_flag, urgency_tag=urgency_tag, intro=INTRO
+        review_text=review_text,
+        citation_flag=citation_flag,
+        urgency_tag=urgency_tag,
+        intro=INTRO,
+        provenance=provenance,
     )
     return env
 

@@ -10,6 +10,7 @@ from netaid.render._common import (
     case_summary,
     citation_flag,
     cited_sources,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -98,7 +99,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
         )
     out += [
         "",
-        f"Rulebook {discussion.rulebook_version}, as of {discussion.as_of.isoformat()}.",
+        provenance(discussion.rulebook_version, discussion.engine, discussion.as_of) + ".",
         f"This discussion is {discussion.disclaimer}.",
         "",
     ]
@@ -120,7 +121,7 @@ def _render_student(discussion: Discussion) -> str:
         out += _wrap(f'[{doc.number}] {doc.publisher}, "{doc.title}" ({review})', "")
     out += [
         "",
-        f"Rulebook {sheet.rulebook_version}, as of {sheet.as_of.isoformat()}.",
+        provenance(sheet.rulebook_version, sheet.engine, sheet.as_of) + ".",
         f"This worksheet is {sheet.disclaimer}.",
         "",
     ]
