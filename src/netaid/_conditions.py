@@ -6,9 +6,17 @@ field, operator and value against `netaid.case.case_fields()` and reports the fa
 its path (`when.all[1].one_of.grade`). The tree is then
 
 - evaluated in plain Python (`holds`), which the rulebook uses to prove a condition can be
-  true, and the engine uses to double-check what durable-rules reports;
-- explained in plain words (`reasons`), which becomes a point's "because";
-- compiled by each engine backend (`netaid.engines`) into its own form.
+  true, and the engines use to double-check what a backend reports;
+- explained in plain words (`reasons` and `describe`: a point's "because"; `unmet`: why a
+  point does not apply);
+- compiled by each engine backend (`netaid.engines`) into its own form, and into classes of
+  cases by `netaid check`.
+
+This module is the one home of the language. Each leaf operator is defined once (`OPERATORS`,
+`leaf_truth`); every consumer (the compiler, the reasons, the plain words, the class-space
+check, each backend) dispatches on the node or operator with `match` ending in
+`not_a_condition`, so a type checker lists every place a new operator must be taught, and a
+node that is not part of the language is an error, never a silent answer.
 """
 
 from __future__ import annotations
@@ -16,11 +24,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Annotated, Any, Literal, NamedTuple, TypeAlias
+from typing import Annotated, Any, Literal, NamedTuple, Never, NoReturn, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from netaid.case import FieldSpec, case_fields, incompatibilities
+from netaid.case import (
+    FieldKind,
+    FieldSpec,
+    case_fields,
+    describe_value,
+    field_label,
+    incompatibilities,
+)
 
 # --- the shape of a `when:` block, as written in YAML ---
 
@@ -165,162 +180,14 @@ class ConditionError(ValueError):
         super().__init__(f"{location}: {message}")
 
 
-def _canonical(value: Scalar) -> str:
-    # YAML reads `true` as a bool; the case view spells booleans as "true"/"false".
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+def not_a_condition(node: Never) -> NoReturn:
+    """The last case of every `match` over conditions and operators: to a type checker it
+    proves the match exhaustive (a new node or operator makes each one an error to fix); at
+    run time a node that is not part of the language is an error, never a silent answer."""
+    raise ConditionError("condition", f"not a condition node or operator: {node!r}")
 
 
-def compile_condition(
-    model: ConditionModel | None,
-    path: str = "when",
-    terms: Mapping[str, Condition] | None = None,
-) -> Condition:
-    """Check a parsed `when:` block against the Case model and compile it.
-
-    `terms` are the named conditions a `{term: NAME}` node may use (`rules/terms.yaml`),
-    already compiled; a term is replaced by its condition, so nothing downstream of the
-    compiler needs to know terms exist.
-    """
-    if model is None:
-        return Always()
-    known: Mapping[str, Condition] = terms or {}
-    fields = case_fields()
-    if isinstance(model, AllModel):
-        return All(
-            tuple(compile_condition(c, f"{path}.all[{i}]", known) for i, c in enumerate(model.all))
-        )
-    if isinstance(model, AnyModel):
-        return AnyOf(
-            tuple(compile_condition(c, f"{path}.any[{i}]", known) for i, c in enumerate(model.any))
-        )
-    if isinstance(model, NotModel):
-        return Not(compile_condition(model.not_, f"{path}.not", known))
-    if isinstance(model, TermModel):
-        found = known.get(model.term)
-        if found is None:
-            listed = ", ".join(known) or "none are defined"
-            raise ConditionError(f"{path}.term", f"unknown term {model.term!r} (terms: {listed})")
-        return found
-    if isinstance(model, IsKnownModel):
-        spec = _field(fields, model.is_known, f"{path}.is_known")
-        _require_kind(spec, ("scalar", "tristate"), "is_known", f"{path}.is_known")
-        return Leaf(spec.name, "is_known", ())
-    if isinstance(model, ContainsAnyModel):
-        return _contains_any(fields, model.contains_any, f"{path}.contains_any")
-    op, mapping = _leaf_parts(model)
-    where = f"{path}.{op}"
-    if len(mapping) != 1:
-        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
-    name, raw = next(iter(mapping.items()))
-    spec = _field(fields, name, where)
-    where = f"{where}.{name}"
-    if op == "contains":
-        _require_kind(spec, ("set",), op, where)
-        return Leaf(spec.name, op, (_value(spec, raw, where),))
-    _require_kind(spec, ("scalar", "tristate", "flag"), op, where)
-    if op == "equals":
-        assert not isinstance(raw, list)
-        return Leaf(spec.name, op, (_value(spec, raw, where),))
-    assert isinstance(raw, list)
-    if len(raw) < 2:
-        raise ConditionError(where, "one_of needs at least two values (use equals for one)")
-    values = tuple(_value(spec, v, where) for v in raw)
-    if len(set(values)) != len(values):
-        raise ConditionError(where, "one_of lists a value twice")
-    return Leaf(spec.name, op, values)
-
-
-def _contains_any(
-    fields: Mapping[str, FieldSpec], mapping: Mapping[str, list[str]], where: str
-) -> Condition:
-    """`contains_any` is "any of these `contains`": compiled to exactly that, so the engine,
-    the reasons and the class-space check see only single-member tests (each member of a set
-    field is its own fact to all of them)."""
-    if len(mapping) != 1:
-        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
-    name, raw = next(iter(mapping.items()))
-    spec = _field(fields, name, where)
-    where = f"{where}.{name}"
-    _require_kind(spec, ("set",), "contains_any", where)
-    if len(raw) < 2:
-        raise ConditionError(
-            where, "contains_any needs at least two members (use contains for one)"
-        )
-    members = tuple(_value(spec, v, where) for v in raw)
-    if len(set(members)) != len(members):
-        raise ConditionError(where, "contains_any lists a member twice")
-    return AnyOf(tuple(Leaf(spec.name, "contains", (m,)) for m in members))
-
-
-def _leaf_parts(model: ConditionModel) -> tuple[Op, Mapping[str, Any]]:
-    if isinstance(model, EqualsModel):
-        return "equals", model.equals
-    if isinstance(model, OneOfModel):
-        return "one_of", model.one_of
-    assert isinstance(model, ContainsModel)
-    return "contains", model.contains
-
-
-def _field(fields: Mapping[str, FieldSpec], name: str, where: str) -> FieldSpec:
-    spec = fields.get(name)
-    if spec is None:
-        raise ConditionError(where, f"unknown case field {name!r} (fields: {', '.join(fields)})")
-    return spec
-
-
-def _require_kind(spec: FieldSpec, kinds: tuple[str, ...], op: str, where: str) -> None:
-    if spec.kind not in kinds:
-        raise ConditionError(where, f"{op} does not apply to {spec.kind} field {spec.name!r}")
-
-
-def _value(spec: FieldSpec, raw: Scalar, where: str) -> str:
-    value = _canonical(raw)
-    if value not in spec.values:
-        raise ConditionError(
-            where,
-            f"{value!r} is not a value of {spec.name!r} (values: {', '.join(spec.values)})",
-        )
-    return value
-
-
-# --- evaluation ---
-
-
-def holds(condition: Condition, values: Values) -> bool:
-    """Is the condition true of a case, given in the `case_values` view?"""
-    if isinstance(condition, Leaf):
-        return _leaf_holds(condition, values)
-    if isinstance(condition, All):
-        return all(holds(c, values) for c in condition.children)
-    if isinstance(condition, AnyOf):
-        return any(holds(c, values) for c in condition.children)
-    if isinstance(condition, Not):
-        return not holds(condition.child, values)
-    return True
-
-
-def _leaf_holds(leaf: Leaf, values: Values) -> bool:
-    actual = values[leaf.field]
-    if leaf.op == "contains":
-        return leaf.values[0] in actual
-    if leaf.op == "is_known":
-        return actual != "unknown"
-    return actual in leaf.values
-
-
-def leaves(condition: Condition) -> Iterator[Leaf]:
-    if isinstance(condition, Leaf):
-        yield condition
-    elif isinstance(condition, All | AnyOf):
-        for child in condition.children:
-            yield from leaves(child)
-    elif isinstance(condition, Not):
-        yield from leaves(condition.child)
-
-
-# --- explanation ---
+# --- the operators: each one's single definition ---
 
 Relation: TypeAlias = Literal[
     "is",
@@ -335,6 +202,201 @@ Relation: TypeAlias = Literal[
 ]
 
 
+@dataclass(frozen=True)
+class Operator:
+    """What the language says about one leaf operator; `leaf_truth` says when it holds.
+
+    `kinds`: the field kinds it applies to. `arity`: how many values it names ("one", "many"
+    (at least two, no repeats), "none"). `member`: it tests one member of a set field, which
+    the engines and `netaid check` treat as a yes/no fact of its own. `relation` and
+    `negated`: how a reason built from it reads, when it holds and when its negation does.
+    """
+
+    kinds: tuple[FieldKind, ...]
+    arity: Literal["one", "many", "none"]
+    member: bool
+    relation: Relation
+    negated: Relation
+
+
+OPERATORS: Mapping[Op, Operator] = {
+    "equals": Operator(("scalar", "tristate", "flag"), "one", False, "is", "is_not"),
+    "one_of": Operator(("scalar", "tristate", "flag"), "many", False, "is_one_of", "is_none_of"),
+    "contains": Operator(("set",), "one", True, "includes", "excludes"),
+    "is_known": Operator(("scalar", "tristate"), "none", False, "is_known", "is_unknown"),
+}
+
+
+def leaf_truth(leaf: Leaf, actual: str | frozenset[str]) -> bool:
+    """Does the leaf hold for this value of its field (in the `case_values` view)?"""
+    match leaf.op:
+        case "equals" | "one_of":
+            return actual in leaf.values
+        case "contains":
+            return leaf.values[0] in actual
+        case "is_known":
+            return actual != "unknown"
+        case _:
+            not_a_condition(leaf.op)
+
+
+def _canonical(value: Scalar) -> str:
+    # YAML reads `true` as a bool; the case view spells booleans as "true"/"false".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# --- compiling a `when:` block ---
+
+
+def compile_condition(
+    model: ConditionModel | None,
+    path: str = "when",
+    terms: Mapping[str, Condition] | None = None,
+) -> Condition:
+    """Check a parsed `when:` block against the Case model and compile it.
+
+    `terms` are the named conditions a `{term: NAME}` node may use (`rules/terms.yaml`),
+    already compiled; a term is replaced by its condition, so nothing downstream of the
+    compiler needs to know terms exist. `contains_any` becomes an `any` of `contains`.
+    """
+    if model is None:
+        return Always()
+    known: Mapping[str, Condition] = terms or {}
+    match model:
+        case AllModel(all=children):
+            return All(
+                tuple(
+                    compile_condition(c, f"{path}.all[{i}]", known) for i, c in enumerate(children)
+                )
+            )
+        case AnyModel(any=children):
+            return AnyOf(
+                tuple(
+                    compile_condition(c, f"{path}.any[{i}]", known) for i, c in enumerate(children)
+                )
+            )
+        case NotModel():
+            return Not(compile_condition(model.not_, f"{path}.not", known))
+        case TermModel(term=name):
+            found = known.get(name)
+            if found is None:
+                listed = ", ".join(known) or "none are defined"
+                raise ConditionError(f"{path}.term", f"unknown term {name!r} (terms: {listed})")
+            return found
+        case IsKnownModel(is_known=name):
+            spec = _field(name, f"{path}.is_known")
+            _require_kind(spec, "is_known", f"{path}.is_known")
+            return Leaf(spec.name, "is_known", ())
+        case ContainsAnyModel(contains_any=mapping):
+            where = f"{path}.contains_any"
+            spec, raw = _one_field(mapping, where)
+            where = f"{where}.{spec.name}"
+            _require_kind(spec, "contains", where, name="contains_any")
+            members = _values(spec, raw, where, "contains_any")
+            return AnyOf(tuple(Leaf(spec.name, "contains", (m,)) for m in members))
+        case EqualsModel(equals=mapping):
+            return _leaf("equals", mapping, path)
+        case OneOfModel(one_of=mapping):
+            return _leaf("one_of", mapping, path)
+        case ContainsModel(contains=mapping):
+            return _leaf("contains", mapping, path)
+        case _:
+            not_a_condition(model)
+
+
+def _leaf(op: Op, mapping: Mapping[str, Any], path: str) -> Leaf:
+    where = f"{path}.{op}"
+    spec, raw = _one_field(mapping, where)
+    where = f"{where}.{spec.name}"
+    _require_kind(spec, op, where)
+    if OPERATORS[op].arity == "one":
+        return Leaf(spec.name, op, (_value(spec, raw, where),))
+    return Leaf(spec.name, op, _values(spec, raw, where, op))
+
+
+def _one_field(mapping: Mapping[str, Any], where: str) -> tuple[FieldSpec, Any]:
+    if len(mapping) != 1:
+        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
+    name, raw = next(iter(mapping.items()))
+    return _field(name, where), raw
+
+
+def _field(name: str, where: str) -> FieldSpec:
+    fields = case_fields()
+    spec = fields.get(name)
+    if spec is None:
+        raise ConditionError(where, f"unknown case field {name!r} (fields: {', '.join(fields)})")
+    return spec
+
+
+def _require_kind(spec: FieldSpec, op: Op, where: str, *, name: str | None = None) -> None:
+    if spec.kind not in OPERATORS[op].kinds:
+        raise ConditionError(
+            where, f"{name or op} does not apply to {spec.kind} field {spec.name!r}"
+        )
+
+
+def _value(spec: FieldSpec, raw: Scalar, where: str) -> str:
+    value = _canonical(raw)
+    if value not in spec.values:
+        raise ConditionError(
+            where,
+            f"{value!r} is not a value of {spec.name!r} (values: {', '.join(spec.values)})",
+        )
+    return value
+
+
+def _values(spec: FieldSpec, raw: list[Any], where: str, op: str) -> tuple[str, ...]:
+    what = "members" if spec.kind == "set" else "values"
+    if len(raw) < 2:
+        single = "contains" if spec.kind == "set" else "equals"
+        raise ConditionError(where, f"{op} needs at least two {what} (use {single} for one)")
+    values = tuple(_value(spec, v, where) for v in raw)
+    if len(set(values)) != len(values):
+        raise ConditionError(where, f"{op} lists a {what[:-1]} twice")
+    return values
+
+
+# --- evaluation ---
+
+
+def holds(condition: Condition, values: Values) -> bool:
+    """Is the condition true of a case, given in the `case_values` view?"""
+    match condition:
+        case Leaf():
+            return leaf_truth(condition, values[condition.field])
+        case All(children=children):
+            return all(holds(c, values) for c in children)
+        case AnyOf(children=children):
+            return any(holds(c, values) for c in children)
+        case Not(child=child):
+            return not holds(child, values)
+        case Always():
+            return True
+        case _:
+            not_a_condition(condition)
+
+
+def leaves(condition: Condition) -> Iterator[Leaf]:
+    match condition:
+        case Leaf():
+            yield condition
+        case All(children=children) | AnyOf(children=children):
+            for child in children:
+                yield from leaves(child)
+        case Not(child=child):
+            yield from leaves(child)
+        case Always():
+            return
+        case _:
+            not_a_condition(condition)
+
+
+# --- explanation ---
+
+
 class Reason(NamedTuple):
     """One fact about the case that made a condition true.
 
@@ -347,18 +409,9 @@ class Reason(NamedTuple):
     values: tuple[str, ...]
 
 
-_POSITIVE: dict[Op, Relation] = {
-    "equals": "is",
-    "one_of": "is_one_of",
-    "contains": "includes",
-    "is_known": "is_known",
-}
-_NEGATIVE: dict[Op, Relation] = {
-    "equals": "is_not",
-    "one_of": "is_none_of",
-    "contains": "excludes",
-    "is_known": "is_unknown",
-}
+def _reason(leaf: Leaf, *, negated: bool) -> Reason:
+    operator = OPERATORS[leaf.op]
+    return Reason(leaf.field, operator.negated if negated else operator.relation, leaf.values)
 
 
 def reasons(condition: Condition, values: Values) -> tuple[Reason, ...]:
@@ -370,21 +423,21 @@ def reasons(condition: Condition, values: Values) -> tuple[Reason, ...]:
 
 def _reasons(condition: Condition, values: Values, *, negated: bool) -> Iterator[Reason]:
     # Called only on sub-conditions whose truth (after `negated`) is established.
-    if isinstance(condition, Always):
-        yield Reason(None, "always", ())
-    elif isinstance(condition, Leaf):
-        relation = (_NEGATIVE if negated else _POSITIVE)[condition.op]
-        yield Reason(condition.field, relation, condition.values)
-    elif isinstance(condition, Not):
-        yield from _reasons(condition.child, values, negated=not negated)
-    else:
-        conjunctive = isinstance(condition, All) != negated
-        for child in condition.children:
-            if conjunctive:
-                yield from _reasons(child, values, negated=negated)
-            elif holds(child, values) != negated:
-                # Of a disjunction, name the branches that actually hold.
-                yield from _reasons(child, values, negated=negated)
+    match condition:
+        case Always():
+            yield Reason(None, "always", ())
+        case Leaf():
+            yield _reason(condition, negated=negated)
+        case Not(child=child):
+            yield from _reasons(child, values, negated=not negated)
+        case All(children=children) | AnyOf(children=children):
+            conjunctive = isinstance(condition, All) != negated
+            for child in children:
+                if conjunctive or holds(child, values) != negated:
+                    # Of a disjunction, name the branches that actually hold.
+                    yield from _reasons(child, values, negated=negated)
+        case _:
+            not_a_condition(condition)
 
 
 def reason_holds(reason: Reason, values: Values) -> bool:
@@ -405,7 +458,98 @@ def reason_holds(reason: Reason, values: Values) -> bool:
             return actual != "unknown"
         case "is_unknown":
             return actual == "unknown"
-    return False
+        case "always":
+            return False
+        case _:
+            not_a_condition(reason.relation)
+
+
+def describe(reason: Reason) -> str:
+    """A reason in plain words: "primary site: pancreas", "syndromes include insulinoma"."""
+    if reason.field is None:
+        return "applies to every case"
+    label = field_label(reason.field)
+    values = [describe_value(v) for v in reason.values]
+    match reason.relation:
+        case "is":
+            return f"{label}: {values[0]}"
+        case "is_one_of":
+            return f"{label}: {' or '.join(values)}"
+        case "is_not":
+            return f"{label}: not {values[0]}"
+        case "is_none_of":
+            return f"{label}: neither {' nor '.join(values)}"
+        case "includes":
+            return f"{label} include {values[0]}"
+        case "excludes":
+            return f"{label} do not include {values[0]}"
+        case "is_known":
+            return f"{label} is known"
+        case "is_unknown":
+            return f"{label} is unknown"
+        case "always":
+            return "applies to every case"
+        case _:
+            not_a_condition(reason.relation)
+
+
+# --- why a condition does not hold ---
+
+
+class Unmet(NamedTuple):
+    """A part of a condition a case does not meet: what it needs, and what the case has."""
+
+    needs: str
+    has: str
+
+
+def unmet(condition: Condition, values: Values) -> tuple[Unmet, ...]:
+    """Why the condition is false for a case, in plain words (empty if it holds).
+
+    Of an `all`, each part that fails; of an `any`, every alternative (all of them fail), as
+    one item; a `not` fails where what it negates holds.
+    """
+    if holds(condition, values):
+        return ()
+    return tuple(dict.fromkeys(_unmet(condition, values, negated=False)))
+
+
+def _has(field: str, values: Values) -> str:
+    actual = values[field]
+    if isinstance(actual, frozenset):
+        shown = ", ".join(describe_value(v) for v in sorted(actual)) or "none"
+    else:
+        shown = describe_value(actual)
+    return f"{field_label(field)}: {shown}"
+
+
+def _unmet(condition: Condition, values: Values, *, negated: bool) -> Iterator[Unmet]:
+    # Called only on sub-conditions that are false (after `negated`).
+    match condition:
+        case Leaf():
+            yield Unmet(
+                describe(_reason(condition, negated=negated)), _has(condition.field, values)
+            )
+        case Not(child=child):
+            yield from _unmet(child, values, negated=not negated)
+        case All(children=children) | AnyOf(children=children):
+            failing = [c for c in children if holds(c, values) == negated]
+            if isinstance(condition, All) != negated:
+                for child in failing:
+                    yield from _unmet(child, values, negated=negated)
+                return
+            # Every alternative fails: one item, "one of: A; or B".
+            parts = [list(_unmet(child, values, negated=negated)) for child in failing]
+            needs = " or ".join(
+                " and ".join(u.needs for u in part) if len(part) > 1 else part[0].needs
+                for part in parts
+            )
+            has = "; ".join(dict.fromkeys(u.has for part in parts for u in part))
+            yield Unmet(f"one of: {needs}", has)
+        case Always():
+            return
+        case _:
+            not_a_condition(condition)
 
 
 # --- satisfiability ---

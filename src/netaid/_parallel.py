@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 
 from netaid._api import default_engine, discuss
 from netaid.case import Case
-from netaid.discussion import Discussion, Note, Point
+from netaid.discussion import Discussion, IfKnown, Note, Point
 from netaid.engines import Engine, EngineChoice, EngineFactory, engine_factory, make_engine
 from netaid.errors import (
     CaseError,
@@ -151,7 +151,7 @@ def _across_processes(
         initializer=_start_worker,
         initargs=(rulebook, day, factory),
     )
-    received = _Receiver()
+    received = _Receiver(rulebook)
     pending: deque[tuple[int, Future[_Payload]]] = deque()
     numbered = enumerate(cases, start=1)
     chunks = iter(lambda: list(itertools.islice(numbered, chunk_size)), [])
@@ -231,7 +231,10 @@ _sender: _Sender | None = None
 # the worker sent in full once before, or in full where the worker's table is full), its day
 # its rulebook version and its engine. Pickling whole discussions cost more than evaluating them.
 _Part: TypeAlias = "int | Point | Note"
-_Sent: TypeAlias = "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str] | _Failure"
+_Sent: TypeAlias = (
+    "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str, tuple[IfKnown, ...]]"
+    " | _Failure"
+)
 
 
 class _Sender:
@@ -269,6 +272,7 @@ class _Sender:
                 result.as_of,
                 result.rulebook_version,
                 result.engine,
+                result.if_known,
             )
             for result in results
         ]
@@ -277,9 +281,11 @@ class _Sender:
 
 
 class _Receiver:
-    """Rebuilds discussions, resolving the numbers each worker sent objects under."""
+    """Rebuilds discussions, resolving the numbers each worker sent objects under, and
+    attaching the rulebook they were built from (for `Discussion.why_not`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
         self.shared: dict[int, dict[int, Point | Note]] = {}
 
     def load(self, payload: _Payload) -> list[Discussion | _Failure]:
@@ -298,18 +304,19 @@ class _Receiver:
             if isinstance(item, _Failure):
                 results.append(item)
                 continue
-            case, points, notes, as_of, version, engine = item
+            case, points, notes, as_of, version, engine, if_known = item
             # Every part was validated when the worker built it: construct, do not re-check.
-            results.append(
-                Discussion.model_construct(
-                    case=case,
-                    points=cast("tuple[Point, ...]", resolve(points)),
-                    notes=cast("tuple[Note, ...]", resolve(notes)),
-                    rulebook_version=version,
-                    as_of=as_of,
-                    engine=engine,
-                )
+            discussion = Discussion.model_construct(
+                case=case,
+                points=cast("tuple[Point, ...]", resolve(points)),
+                notes=cast("tuple[Note, ...]", resolve(notes)),
+                rulebook_version=version,
+                as_of=as_of,
+                engine=engine,
+                if_known=if_known,
             )
+            discussion._rulebook = self.rulebook
+            results.append(discussion)
         return results
 
 

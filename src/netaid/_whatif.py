@@ -38,20 +38,46 @@ class _Memo:
             for r in rulebook.rules
         }
         self.conditions = {r.id: r.condition for r in rulebook.rules}
-        self.order = [r.id for r in rulebook.rules if self.reads[r.id]]
+        # For each field, the rules that read it, in rulebook order.
+        self.readers: dict[str, tuple[str, ...]] = {
+            name: tuple(r.id for r in rulebook.rules if name in self.reads[r.id])
+            for name in case_fields()
+        }
+        self.position = {r.id: n for n, r in enumerate(rulebook.rules)}
+        # Settings (field, value) in model order, for a stable output order.
+        self.setting_order = {
+            (name, value): n
+            for n, (name, value) in enumerate(
+                (name, value) for name, spec in case_fields().items() for value in spec.values
+            )
+        }
         self.known: dict[tuple[str, tuple[object, ...]], _RuleFlips] = {}
 
 
-_memos: weakref.WeakKeyDictionary[Rulebook, _Memo] = weakref.WeakKeyDictionary()
+_memos: dict[int, tuple[weakref.ref[Rulebook], _Memo]] = {}
 _memos_lock = threading.Lock()
 
 
 def _memo_of(rulebook: Rulebook) -> _Memo:
-    memo = _memos.get(rulebook)
-    if memo is None:
-        with _memos_lock:
-            memo = _memos.setdefault(rulebook, _Memo(rulebook))
-    return memo
+    """The memo of this rulebook, forgotten with it."""
+    # By identity (a rulebook does not hash: it holds mappings); the weak reference both
+    # frees the memo with the rulebook and tells a reused id from the rulebook it was.
+    key = id(rulebook)
+    found = _memos.get(key)
+    if found is not None and found[0]() is rulebook:
+        return found[1]
+    with _memos_lock:
+        found = _memos.get(key)
+        if found is not None and found[0]() is rulebook:
+            return found[1]
+        memo = _Memo(rulebook)
+
+        def forget(ref: weakref.ref[Rulebook]) -> None:
+            if _memos.get(key, (None,))[0] is ref:
+                _memos.pop(key, None)
+
+        _memos[key] = (weakref.ref(rulebook, forget), memo)
+        return memo
 
 
 def unknown_fields(values: Mapping[str, object]) -> tuple[str, ...]:
@@ -92,23 +118,24 @@ def flips(rulebook: Rulebook, values: CaseValues, fired: frozenset[str]) -> tupl
     """For each unknown field of the case and each value that would keep it valid, the rules
     that value would add and remove; only the values that change something, in field order
     and then value order."""
-    if not unknown_fields(values):
+    unknown = unknown_fields(values)
+    if not unknown:
         return ()
     memo = _memo_of(rulebook)
+    # Only a rule that reads an unknown field can flip when that field becomes known.
+    candidates = {rule_id for name in unknown for rule_id in memo.readers[name]}
     changes: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for rule_id in memo.order:
+    for rule_id in sorted(candidates, key=memo.position.__getitem__):
         for setting in _rule_flips(memo, rule_id, values):
             adds, removes = changes.setdefault(setting, ([], []))
             (removes if rule_id in fired else adds).append(rule_id)
     result: list[Flip] = []
-    for name, spec in case_fields().items():
-        for value in spec.values:
-            change = changes.get((name, value))
-            if change is None:
-                continue
-            # A value the rest of the case rules out (stage localized beside liver
-            # metastases) is no possible answer: it is left out.
-            if incompatibilities({**values, name: value}):
-                continue
-            result.append((name, value, tuple(sorted(change[0])), tuple(sorted(change[1]))))
+    for setting in sorted(changes, key=memo.setting_order.__getitem__):
+        name, value = setting
+        # A value the rest of the case rules out (stage localized beside liver metastases)
+        # is no possible answer: it is left out.
+        if incompatibilities({**values, name: value}):
+            continue
+        adds, removes = changes[setting]
+        result.append((name, value, tuple(sorted(adds)), tuple(sorted(removes))))
     return tuple(result)

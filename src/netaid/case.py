@@ -43,6 +43,8 @@ __all__ = [
     "case_from_mapping",
     "case_from_text",
     "case_values",
+    "describe_value",
+    "field_label",
     "incompatibilities",
     "load_case",
     "text_value",
@@ -311,6 +313,27 @@ def attribute_values(name: str) -> dict[str, object]:
     if spec.kind == "scalar" and "unknown" not in values:
         values["unknown"] = None
     return values
+
+
+_FIELD_LABELS = {
+    "site": "primary site",
+    "cell_type": "cell type",
+    "functional_status": "functional status",
+    "completely_removed": "tumour completely removed",
+    "carcinoid_heart_disease": "carcinoid heart disease",
+    "diarrhoea_despite_ssa": "diarrhoea despite a somatostatin analogue",
+    "inherited": "inherited syndromes",
+}
+
+
+def field_label(name: str) -> str:
+    """A case field as people say it: "primary site", "cell type"."""
+    return _FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def describe_value(value: str) -> str:
+    """A field value as people say it: "yes", "small bowel"."""
+    return {"true": "yes", "false": "no"}.get(value, value.replace("_", " "))
 
 
 @dataclass(frozen=True)

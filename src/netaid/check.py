@@ -72,6 +72,7 @@ from typing import Any, TypeAlias
 from pydantic import TypeAdapter
 
 from netaid._conditions import (
+    OPERATORS,
     All,
     Always,
     AnyOf,
@@ -80,7 +81,9 @@ from netaid._conditions import (
     Leaf,
     Not,
     compile_condition,
+    leaf_truth,
     leaves,
+    not_a_condition,
 )
 from netaid.case import Case, case_fields, incompatibilities
 from netaid.engines import Engine, EngineChoice, available_engines, make_engine
@@ -147,16 +150,15 @@ class Atom:
 
 
 def _leaf_atom(leaf: Leaf) -> Atom:
-    return Atom(leaf.field, leaf.values[0] if leaf.op == "contains" else None)
+    # An operator on one member of a set field reads that member's yes/no atom.
+    return Atom(leaf.field, leaf.values[0] if OPERATORS[leaf.op].member else None)
 
 
 def _leaf_true(leaf: Leaf, value: str) -> bool:
-    """The truth of a leaf for one value of its atom."""
-    if leaf.op == "contains":
-        return value == _YES
-    if leaf.op == "is_known":
-        return value != "unknown"
-    return value in leaf.values
+    """The truth of a leaf for one value of its atom (the operator's own `leaf_truth`)."""
+    if OPERATORS[leaf.op].member:
+        return leaf_truth(leaf, frozenset(leaf.values[:1]) if value == _YES else frozenset())
+    return leaf_truth(leaf, value)
 
 
 def _default_view() -> Values:
@@ -225,7 +227,9 @@ def _eval3(node: _Node, assign: Sequence[int]) -> bool | None:
     if op == "not":
         value = _eval3(payload, assign)
         return None if value is None else not value
-    return True
+    if op == "true":
+        return True
+    raise CheckError(f"not a compiled condition node: {op!r}")
 
 
 # --- the class space ---
@@ -323,18 +327,21 @@ class ClassSpace:
         bad = _bad_block_pairs(atoms, block_of, incompatible)
 
         def compile_node(condition: Condition) -> _Node:
-            if isinstance(condition, Leaf):
-                i = index[_leaf_atom(condition)]
-                truth = tuple(_leaf_true(condition, block[0]) for block in blocks[i])
-                return ("leaf", (i, truth))
-            if isinstance(condition, All):
-                return ("all", tuple(compile_node(c) for c in condition.children))
-            if isinstance(condition, AnyOf):
-                return ("any", tuple(compile_node(c) for c in condition.children))
-            if isinstance(condition, Not):
-                return ("not", compile_node(condition.child))
-            assert isinstance(condition, Always)
-            return ("true", None)
+            match condition:
+                case Leaf():
+                    i = index[_leaf_atom(condition)]
+                    truth = tuple(_leaf_true(condition, block[0]) for block in blocks[i])
+                    return ("leaf", (i, truth))
+                case All(children=children):
+                    return ("all", tuple(compile_node(c) for c in children))
+                case AnyOf(children=children):
+                    return ("any", tuple(compile_node(c) for c in children))
+                case Not(child=child):
+                    return ("not", compile_node(child))
+                case Always():
+                    return ("true", None)
+                case _:
+                    not_a_condition(condition)
 
         tests = {
             name: _Test(

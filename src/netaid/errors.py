@@ -5,7 +5,8 @@
      ├── RulebookError    the rulebook could not be loaded (names file, rule id, reason)
      ├── EngineError      the rule engine failed while evaluating a case
      │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
-     └── RenderError      a discussion could not be rendered in the asked format
+     ├── RenderError      a discussion could not be rendered in the asked format
+     └── UnknownPointError  no rule has the point id asked about (`Discussion.why_not`)
 
 `Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
 `ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
@@ -26,6 +27,7 @@ __all__ = [
     "RenderError",
     "RuleProblem",
     "RulebookError",
+    "UnknownPointError",
 ]
 
 
@@ -98,3 +100,7 @@ class EngineLimitError(EngineError):
 
 class RenderError(NetaidError):
     """A discussion could not be rendered."""
+
+
+class UnknownPointError(NetaidError, LookupError):
+    """No rule of the rulebook has the point id asked about."""

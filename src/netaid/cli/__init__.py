@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _check, _discuss, _lint, _schema, _vignettes
+from netaid.cli import _check, _discuss, _explain, _lint, _schema, _vignettes
 from netaid.cli._common import (
     EXIT_INTERNAL,
     EXIT_IOERR,
@@ -31,6 +31,7 @@ __all__ = ["main"]
 
 COMMANDS: dict[str, ModuleType] = {
     "discuss": _discuss,
+    "explain": _explain,
     "schema": _schema,
     "lint": _lint,
     "vignettes": _vignettes,

@@ -36,9 +36,9 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import Any, assert_never
+from typing import Any
 
-from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not
+from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, not_a_condition
 from netaid.case import Case, case_fields
 from netaid.engines._base import Engine
 from netaid.errors import EngineError, EngineLimitError
@@ -107,7 +107,7 @@ def _durable(condition: Condition, *, negated: bool) -> dict[str, Any]:
         case Always():
             raise EngineError("a condition that always holds has no durable-rules expression")
         case _:
-            assert_never(condition)
+            not_a_condition(condition)
 
 
 def _durable_leaf(leaf: Leaf, *, negated: bool) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def _durable_leaf(leaf: Leaf, *, negated: bool) -> dict[str, Any]:
                 return tests[0]
             return {"$and" if negated else "$or": tests}
         case _:
-            assert_never(leaf.op)
+            not_a_condition(leaf.op)
 
 
 def match_paths(condition: Condition) -> int:
@@ -157,7 +157,7 @@ def _dnf_size(condition: Condition, *, negated: bool) -> tuple[int, int]:
                 return terms, tests
             return sum(t for t, _ in sizes), sum(s for _, s in sizes)
         case _:
-            assert_never(condition)
+            not_a_condition(condition)
 
 
 def plan_rulesets(rules: Iterable[Rule], budget: int = MAX_MATCH_PATHS) -> list[list[Rule]]:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable
-from typing import assert_never
 
-from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, leaves
+from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, leaves, not_a_condition
 from netaid.case import Case, attribute_values
 from netaid.engines._base import Engine
 from netaid.errors import EngineError
@@ -57,7 +56,7 @@ class _Compiler:
             case Not(child=child):
                 return f"(not {self.expression(child)})"
             case _:
-                assert_never(condition)
+                not_a_condition(condition)
 
     def leaf(self, leaf: Leaf) -> str:
         raw = attribute_values(leaf.field)
@@ -73,7 +72,7 @@ class _Compiler:
             case "is_known":
                 return f"({var} != {self.constant(raw['unknown'])})"
             case _:
-                assert_never(leaf.op)
+                not_a_condition(leaf.op)
 
 
 def _variable(field: str) -> str:

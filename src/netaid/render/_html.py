@@ -6,14 +6,16 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from netaid.discussion import Discussion
+from netaid.discussion import Discussion, change_text
 from netaid.render._common import (
+    IF_KNOWN_TITLE,
     INTRO,
     capfirst,
     case_summary,
     citation_flag,
     cited_sections,
     cited_sources,
+    if_known_groups,
     provenance,
     review_text,
     sections,
@@ -44,6 +46,8 @@ def _environment() -> jinja2.Environment:
         citation_flag=citation_flag,
         intro=INTRO,
         provenance=provenance,
+        change_text=change_text,
+        if_known_title=IF_KNOWN_TITLE,
     )
     return env
 
@@ -69,6 +73,7 @@ def _handout(discussion: Discussion, audience: str, index: int) -> dict[str, Any
             numbers=source_numbers(discussion),
             sources=cited_sources(discussion),
             cited_sections=cited_sections(discussion),
+            if_known=if_known_groups(discussion),
         )
     return view
 

@@ -4,12 +4,14 @@ import re
 from collections.abc import Sequence
 
 from netaid.case import Case
-from netaid.discussion import Discussion, SourceRef
+from netaid.discussion import Discussion, SourceRef, change_text
 from netaid.render._common import (
+    IF_KNOWN_TITLE,
     capfirst,
     case_summary,
     citation_flag,
     cited_sources,
+    if_known_groups,
     provenance,
     review_text,
     sections,
@@ -92,6 +94,12 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap(f"Note {note.id}", "    ")
             refs = ", ".join(_ref(r, numbers) for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
+    if discussion.if_known:
+        out += ["", IF_KNOWN_TITLE.upper(), "-" * len(IF_KNOWN_TITLE)]
+        for group in if_known_groups(discussion):
+            out += _wrap(f"* {group.label} (unknown now)", "")
+            for value, adds, removes in group.values:
+                out += _wrap(f"If {value}: {change_text(adds, removes)}", "    ")
     out += ["", "SOURCES", "-------"]
     for ref in cited_sources(discussion):
         out += _wrap(
