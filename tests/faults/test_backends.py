@@ -224,3 +224,22 @@ def test_the_python_backend_is_safe_to_build_concurrently(mini_rulebook: Ruleboo
         thread.join()
     answers = {frozenset(e.fired_ids(c) for c in CASES[:50]) for e in built}
     assert len(answers) == 1
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"site": "atlantis"},
+        {"site": "lung", "grade": "G9"},
+        {"site": "lung", "metastases": frozenset({"brain"})},
+        {"site": "lung", "metastases": ["liver"]},
+    ],
+)
+def test_a_case_no_backend_can_spell_is_an_engine_error(
+    engine_name: str, mini_rulebook: Rulebook, broken: dict[str, object]
+) -> None:
+    case = Case.model_construct(**broken)  # unvalidated: it can hold anything
+    with make_engine(mini_rulebook, engine_name) as engine:
+        with pytest.raises(EngineError, match="does not know"):
+            engine.fired_ids(case)
+        assert engine.fired_ids(CASES[0]) == _by_conditions(mini_rulebook, CASES[0])

@@ -39,7 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, not_a_condition
-from netaid.case import Case, case_fields
+from netaid.case import Case, attribute_values, case_fields
 from netaid.engines._base import Engine
 from netaid.errors import EngineError, EngineLimitError
 from netaid.rulebook import Rule, Rulebook
@@ -254,6 +254,7 @@ class _FactSchema:
         self._scalar_tables = tuple(table for _, table in scalars)
         self._set_getter = operator.attrgetter(*(name for name, _ in sets))
         self._set_tables = tuple(members for _, members in sets)
+        self._set_domains = tuple(frozenset(attribute_values(name).values()) for name, _ in sets)
 
     def _check_names(self) -> None:
         keys = [_GUARD_KEY, *self.keys.values()]
@@ -275,7 +276,11 @@ class _FactSchema:
                 parts.append(table[value])
         except (KeyError, TypeError) as exc:
             raise EngineError(f"the case holds a value the engine does not know: {exc}") from None
-        for members, present in zip(self._set_tables, self._set_getter(case), strict=True):
+        for members, present, domain in zip(
+            self._set_tables, self._set_getter(case), self._set_domains, strict=True
+        ):
+            if not (isinstance(present, frozenset) and present <= domain):
+                raise EngineError(f"the case holds a value the engine does not know: {present!r}")
             for member, yes, no in members:
                 parts.append(yes if member in present else no)
         parts.append("}")

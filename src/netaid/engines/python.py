@@ -15,9 +15,10 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable
+from typing import NoReturn
 
-from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, leaves, not_a_condition
-from netaid.case import Case, attribute_values
+from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, not_a_condition
+from netaid.case import Case, attribute_values, case_fields
 from netaid.engines._base import Engine
 from netaid.errors import EngineError
 from netaid.rulebook import Rulebook
@@ -84,7 +85,8 @@ def _variable(field: str) -> str:
 def generated_source(rulebook: Rulebook) -> tuple[str, dict[str, object]]:
     """The source of the function a rulebook compiles to, and the constants it refers to."""
     compiler = _Compiler()
-    fields = sorted({leaf.field for r in rulebook.rules for leaf in leaves(r.condition)})
+    # Every field rules may read, read or not by this rulebook: each value is checked.
+    fields = list(case_fields())
     by_test: dict[str, list[str]] = {}
     always: list[str] = []
     for rule in rulebook.rules:
@@ -98,12 +100,32 @@ def generated_source(rulebook: Rulebook) -> tuple[str, dict[str, object]]:
     elif fields:
         getter = compiler.constant(operator.attrgetter(*fields))
         lines.append(f"    {', '.join(_variable(f) for f in fields)} = {getter}(case)")
+    if fields:
+        # A value outside its field's domain (a Case built without validation) is an error,
+        # as it is to durable-rules, never a silent "no rule matches".
+        checks = []
+        for name in fields:
+            domain = compiler.constant(frozenset(attribute_values(name).values()))
+            test = "<=" if case_fields()[name].kind == "set" else "in"
+            checks.append(f"{_variable(name)} {test} {domain}")
+        lines.append(f"    if not ({' and '.join(checks)}):")
+        lines.append(f"        {compiler.constant(_unknown_value)}(case)")
     lines.append(f"    out = list({compiler.constant(tuple(always))})")
     lines.append("    add = out.extend")
     for test, ids in by_test.items():
         lines.append(f"    if {test}: add({compiler.constant(tuple(ids))})")
     lines.append("    return frozenset(out)")
     return "\n".join(lines) + "\n", compiler.namespace
+
+
+def _unknown_value(case: Case) -> NoReturn:
+    for name in case_fields():
+        value = getattr(case, name, None)
+        domain = attribute_values(name).values()
+        known = all(v in domain for v in value) if isinstance(value, frozenset) else value in domain
+        if not known:
+            raise EngineError(f"the case holds a value the engine does not know: {name}={value!r}")
+    raise EngineError("the case holds a value the engine does not know")
 
 
 def compile_rulebook(rulebook: Rulebook) -> FiredIds:
@@ -133,7 +155,7 @@ class PythonEngine(Engine):
             return self._fired(case)
         except (AttributeError, TypeError) as exc:
             # Only a Case-like object that is not a valid Case gets here.
-            raise EngineError(f"the case cannot be evaluated: {exc}") from None
+            raise EngineError(f"the case holds a value the engine does not know: {exc}") from None
 
     def close(self) -> None:
         self._closed.set()
