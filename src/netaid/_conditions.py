@@ -36,6 +36,7 @@ from netaid.case import (
     field_label,
     incompatibilities,
 )
+from netaid.errors import ConditionError
 
 # --- the shape of a `when:` block, as written in YAML ---
 
@@ -171,13 +172,6 @@ class Always:
 
 
 Condition: TypeAlias = Leaf | All | AnyOf | Not | Always
-
-
-class ConditionError(ValueError):
-    def __init__(self, location: str, message: str) -> None:
-        self.location = location
-        self.message = message
-        super().__init__(f"{location}: {message}")
 
 
 def not_a_condition(node: Never) -> NoReturn:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
@@ -52,6 +52,8 @@ __all__ = [
 
 
 class Site(StrEnum):
+    """Where the primary tumour started."""
+
     STOMACH = "stomach"
     DUODENUM = "duodenum"
     AMPULLA = "ampulla"
@@ -76,6 +78,8 @@ class Site(StrEnum):
 
 
 class Grade(StrEnum):
+    """The tumour's grade, as the pathologist reported it (G1 to G3), or unknown."""
+
     G1 = "G1"
     G2 = "G2"
     G3 = "G3"
@@ -83,17 +87,23 @@ class Grade(StrEnum):
 
 
 class Differentiation(StrEnum):
+    """How much the tumour cells look like normal cells: well or poorly, or unknown."""
+
     WELL = "well"
     POORLY = "poorly"
     UNKNOWN = "unknown"
 
 
 class CellType(StrEnum):
+    """The cell type of a poorly differentiated tumour: small or large cell."""
+
     SMALL_CELL = "small_cell"
     LARGE_CELL = "large_cell"
 
 
 class Stage(StrEnum):
+    """How far the tumour has spread: localized, regional, metastatic, or unknown."""
+
     LOCALIZED = "localized"
     REGIONAL = "regional"
     METASTATIC = "metastatic"
@@ -101,6 +111,8 @@ class Stage(StrEnum):
 
 
 class Metastasis(StrEnum):
+    """Where the tumour has spread to."""
+
     LIVER = "liver"
     BONE = "bone"
     LYMPH_NODES = "lymph_nodes"
@@ -109,12 +121,16 @@ class Metastasis(StrEnum):
 
 
 class FunctionalStatus(StrEnum):
+    """Whether the tumour makes hormones that cause symptoms, or unknown."""
+
     FUNCTIONING = "functioning"
     NON_FUNCTIONING = "non_functioning"
     UNKNOWN = "unknown"
 
 
 class Syndrome(StrEnum):
+    """A hormone syndrome the tumour causes."""
+
     CARCINOID_SYNDROME = "carcinoid_syndrome"
     INSULINOMA = "insulinoma"
     ZOLLINGER_ELLISON = "zollinger_ellison"
@@ -125,6 +141,8 @@ class Syndrome(StrEnum):
 
 
 class Inherited(StrEnum):
+    """An inherited syndrome known in the patient."""
+
     MEN1 = "men1"
     MEN2 = "men2"
     VHL = "vhl"
@@ -180,6 +198,32 @@ class Case(BaseModel):
     notes: str | None = Field(
         None, max_length=10_000, description="Free text; never read by rules."
     )
+
+    if TYPE_CHECKING:
+        # The signature a type checker sees, with or without pydantic's mypy plugin: every
+        # field by keyword, enum fields also as their values' strings, sets as any iterable
+        # (validation converts them). `tests/unit/test_public_api.py` keeps it in step with
+        # the fields.
+        def __init__(
+            self,
+            *,
+            site: Site | str,
+            grade: Grade | str = ...,
+            differentiation: Differentiation | str = ...,
+            cell_type: CellType | str | None = ...,
+            stage: Stage | str = ...,
+            metastases: Iterable[Metastasis | str] = ...,
+            functional_status: FunctionalStatus | str = ...,
+            syndromes: Iterable[Syndrome | str] = ...,
+            symptomatic: bool | None = ...,
+            resectable: bool | None = ...,
+            completely_removed: bool = ...,
+            carcinoid_heart_disease: bool = ...,
+            diarrhoea_despite_ssa: bool = ...,
+            inherited: Iterable[Inherited | str] = ...,
+            title: str | None = ...,
+            notes: str | None = ...,
+        ) -> None: ...
 
     @model_validator(mode="after")
     def _reject_impossible(self) -> Case:

@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any, TypeAlias
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from netaid._conditions import (
     OPERATORS,
@@ -87,7 +87,7 @@ from netaid._conditions import (
 )
 from netaid.case import Case, case_fields, incompatibilities
 from netaid.engines import Engine, EngineChoice, available_engines, make_engine
-from netaid.errors import EngineError, EngineLimitError, NetaidError
+from netaid.errors import CheckError, ConditionError, EngineError, EngineLimitError
 from netaid.rulebook import Kind, Rule, Rulebook, Term
 
 __all__ = [
@@ -117,10 +117,6 @@ _STACK_BUDGET = 60
 Values: TypeAlias = dict[str, "str | frozenset[str]"]
 
 _YES, _NO = "yes", "no"
-
-
-class CheckError(NetaidError):
-    """The class space could not be built soundly (the case model broke an assumption)."""
 
 
 # --- atoms and their blocks ---
@@ -819,7 +815,14 @@ def parse_condition(when: object, terms: Mapping[str, Term] | None = None) -> Co
 
     `terms` (a rulebook's `Rulebook.terms`) are the terms it may use as `{term: NAME}`.
     """
-    model = TypeAdapter(ConditionModel).validate_python(when)
+    try:
+        model = TypeAdapter(ConditionModel).validate_python(when)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        place = ".".join(
+            str(p) for p in error["loc"] if not str(p).startswith(("tagged-union", "function-"))
+        )
+        raise ConditionError(f"when.{place}" if place else "when", error["msg"]) from None
     known = {name: term.condition for name, term in (terms or {}).items()}
     return compile_condition(model, "when", known)
 

@@ -68,6 +68,9 @@ class Because(_Frozen):
 
 
 class Point(_Frozen):
+    """One discussion point: what the documents say, why it applies to the case (`because`)
+    and where it comes from (`sources`). Always labelled educational only."""
+
     id: str
     kind: Kind
     category: Category | None

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from netaid._cache import cached_parse
 from netaid._conditions import (
     Condition,
-    ConditionError,
     ConditionModel,
     Reason,
     compile_condition,
@@ -34,12 +33,13 @@ from netaid._conditions import (
 )
 from netaid._yaml import load_yaml
 from netaid.case import Case, case_values
-from netaid.errors import RulebookError, RuleProblem
+from netaid.errors import ConditionError, RulebookError, RuleProblem
 
 __all__ = [
     "Category",
     "Citation",
     "Kind",
+    "PointKind",
     "Rule",
     "Rulebook",
     "Source",
@@ -61,7 +61,10 @@ SOURCES_FILE = "sources.yaml"
 TERMS_FILE = "terms.yaml"
 
 
-class Kind(StrEnum):
+class PointKind(StrEnum):
+    """What a point is: a treatment to discuss, a test, a question for the care team, a
+    warning sign, support, background (context), or a note (a flag or a gap)."""
+
     TREATMENT = "treatment"
     TEST = "test"
     QUESTION = "question"
@@ -71,13 +74,21 @@ class Kind(StrEnum):
     NOTE = "note"
 
 
+#: The old name of `PointKind`, kept so that existing code keeps working.
+Kind = PointKind
+
+
 class Urgency(StrEnum):
+    """How pressing a point is: info, warning, or urgent (go now)."""
+
     INFO = "info"
     WARNING = "warning"
     URGENT = "urgent"
 
 
 class Category(StrEnum):
+    """The kind of treatment a treatment point is about."""
+
     SURGERY = "surgery"
     DEBULKING_SURGERY = "debulking_surgery"
     WATCHFUL_WAITING = "watchful_waiting"
@@ -96,6 +107,8 @@ class Category(StrEnum):
 
 
 class Therapy(StrEnum):
+    """A named therapy a treatment point mentions."""
+
     OCTREOTIDE = "octreotide"
     TELOTRISTAT = "telotristat"
     CYPROHEPTADINE = "cyproheptadine"
@@ -235,6 +248,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the rulebook: a point (or note) the documents tie to a condition on the
+    case, with its citations. `condition` is compiled and checked against the Case model."""
+
     id: str
     file: str
     kind: Kind
@@ -268,6 +284,9 @@ class Term:
 
 @dataclass(frozen=True)
 class Rulebook:
+    """A loaded, checked rulebook: its rules, the sources they cite and the terms they use.
+    Immutable; `fingerprint` is a digest of its files."""
+
     version: str
     fingerprint: str
     sources: Mapping[str, Source]
