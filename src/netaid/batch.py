@@ -10,7 +10,6 @@ case fields) raises, as `CaseError`.
 from __future__ import annotations
 
 import csv
-import difflib
 import json
 import re
 import unicodedata
@@ -21,7 +20,14 @@ from types import TracebackType
 from typing import IO, Any
 
 from netaid._yaml import DuplicateKeyError, load_json
-from netaid.case import Case, case_fields, case_from_mapping, case_from_text
+from netaid.case import (
+    FREE_TEXT_FIELDS,
+    Case,
+    case_fields,
+    case_from_mapping,
+    case_from_text,
+    did_you_mean,
+)
 from netaid.errors import CaseError, EngineError, FieldProblem, NetaidError, RenderError
 
 __all__ = [
@@ -43,8 +49,6 @@ BATCH_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 MAX_ROW_BYTES = 1 << 20
 #: The separator of a set field's members in a CSV cell.
 SET_SEPARATOR = ";"
-
-_FREE_TEXT = ("title", "notes")
 
 
 @dataclass(frozen=True)
@@ -223,11 +227,10 @@ class BatchReader:
 
     def _check_header(self, header: list[str]) -> list[str]:
         columns = [name.strip() for name in header]
-        known = [*case_fields(), *_FREE_TEXT]
+        known = [*case_fields(), *FREE_TEXT_FIELDS]
         for name in columns:
             if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, known)
                 raise self._unusable(f"column {name!r} is not a case field{hint}", "(header)")
         duplicates = sorted({name for name in columns if columns.count(name) > 1})
         if duplicates:

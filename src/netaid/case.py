@@ -25,6 +25,7 @@ from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import CaseError, FieldProblem
 
 __all__ = [
+    "FREE_TEXT_FIELDS",
     "NULL_WHEN_UNKNOWN",
     "Case",
     "CellType",
@@ -44,6 +45,7 @@ __all__ = [
     "case_from_text",
     "case_values",
     "describe_value",
+    "did_you_mean",
     "field_label",
     "incompatibilities",
     "load_case",
@@ -258,7 +260,9 @@ class FieldSpec:
 
 _TRISTATE = ("true", "false", "unknown")
 _FLAG = ("true", "false")
-_FREE_TEXT = frozenset({"title", "notes"})
+#: The free-text fields: part of a case, never read by rules.
+FREE_TEXT_FIELDS = ("title", "notes")
+_FREE_TEXT = frozenset(FREE_TEXT_FIELDS)
 
 
 def _spec_for(name: str) -> FieldSpec:
@@ -434,6 +438,12 @@ def incompatibilities(values: Mapping[str, str | frozenset[str]]) -> list[Incomp
 # --- reading cases ---
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """ "; did you mean 'grade'?" for a misspelt field name, or "" when nothing is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def case_from_mapping(data: object, *, origin: str | None = None) -> Case:
     """Validate raw data into a Case, raising CaseError that names every faulty field."""
     if not isinstance(data, Mapping):
@@ -470,8 +480,7 @@ def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
             continue
         name = str(loc[0])
         if error["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(name, list(Case.model_fields), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, Case.model_fields)
             problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
             continue
         allowed = _allowed_inputs(name, typed=typed)

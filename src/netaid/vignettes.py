@@ -15,7 +15,15 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from netaid.case import Case, CaseValues, FieldSpec, case_fields, case_from_mapping, case_values
+from netaid.case import (
+    FREE_TEXT_FIELDS,
+    Case,
+    CaseValues,
+    FieldSpec,
+    case_fields,
+    case_from_mapping,
+    case_values,
+)
 from netaid.case import incompatibilities as _incompatibilities
 from netaid.discussion import describe_value
 from netaid.errors import NetaidError
@@ -126,7 +134,7 @@ _DRAW: dict[str, Callable[[random.Random, FieldSpec, CaseValues], str | frozense
 
 def _fixed_values(constraints: Mapping[str, object]) -> CaseValues:
     """The constrained fields as rules see them; a CaseError if no case could meet them."""
-    data = {k: v for k, v in constraints.items() if k not in ("title", "notes")}
+    data = {k: v for k, v in constraints.items() if k not in FREE_TEXT_FIELDS}
     # Only the constraints are checked here, so a missing site gets a stand-in value.
     probe = case_from_mapping({"site": "unknown", **data}, origin="vignette constraints")
     values = case_values(probe)
