@@ -115,13 +115,3 @@ def make_engine(rulebook: Rulebook, engine: EngineChoice = None) -> Engine:
     if not isinstance(built, Engine):
         raise EngineError(f"the engine factory returned {type(built).__name__}, not an Engine")
     return built
-
-
-def engine_name(engine: EngineChoice) -> str:
-    """The backend a choice stands for, for messages and footers ("" for an unknown factory)."""
-    if isinstance(engine, Engine):
-        return engine.name
-    if engine is None or isinstance(engine, str):
-        return default_engine_name() if engine is None else _checked_name(engine, "engine")
-    name = getattr(engine, "name", "")
-    return name if isinstance(name, str) else ""
