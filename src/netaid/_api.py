@@ -107,8 +107,8 @@ def discuss(
     `case` may be a `Case` or a mapping of its fields (then a `CaseError` names any faulty
     field). `engine` is an `Engine`, or a backend's name ("durable", "python") or None for
     the shared engine of the shipped rulebook (see `netaid.engines`); a factory builds a
-    fresh engine for the shipped rulebook on every call, so pass an Engine to reuse one. `today` decides which
-    sources are flagged as past their stated review date.
+    fresh engine for the shipped rulebook on every call, so pass an Engine to reuse one.
+    `today` decides which sources are flagged as past their stated review date.
     With `cache` (the default), the discussions of the last `CACHE_SIZE` distinct cases
     evaluated on the same day by the same engine are kept and handed out again.
     """

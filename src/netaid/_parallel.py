@@ -227,31 +227,33 @@ _day: dt.date | None = None
 _sender: _Sender | None = None
 
 
-# A discussion crosses the process boundary as its case, its points and notes (each a number
-# the worker sent in full once before, or in full where the worker's table is full), its day
-# its rulebook version and its engine. Pickling whole discussions cost more than evaluating them.
-_Part: TypeAlias = "int | Point | Note"
+# A discussion crosses the process boundary as its case, its points, notes and what-if entries
+# (each a number the worker sent in full once before, or in full where the worker's table is
+# full), its day, its rulebook version and its engine. Pickling whole discussions cost more
+# than evaluating them.
+_Shared: TypeAlias = "Point | Note | IfKnown"
+_Part: TypeAlias = "int | _Shared"
 _Sent: TypeAlias = (
-    "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str, tuple[IfKnown, ...]]"
+    "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str, tuple[_Part, ...]]"
     " | _Failure"
 )
 
 
 class _Sender:
-    """Sends each distinct point or note object in full only once."""
+    """Sends each distinct point, note or what-if entry object in full only once."""
 
     def __init__(self) -> None:
         # By identity, not equality: hashing a point hashes all its fields, and discussions
         # built by one worker share their point objects (`netaid.discussion` builds each
         # point once). Each object is kept, so its id cannot be reused for another.
-        self.shared: dict[int, tuple[int, Point | Note]] = {}
+        self.shared: dict[int, tuple[int, _Shared]] = {}
 
     def dumps(self, results: list[Discussion | _Failure]) -> _Payload:
         import pickle
 
-        new: list[tuple[int, Point | Note]] = []
+        new: list[tuple[int, _Shared]] = []
 
-        def part(obj: Point | Note) -> _Part:
+        def part(obj: _Shared) -> _Part:
             known = self.shared.get(id(obj))
             if known is not None:
                 return known[0]
@@ -272,7 +274,7 @@ class _Sender:
                 result.as_of,
                 result.rulebook_version,
                 result.engine,
-                result.if_known,
+                tuple(part(e) for e in result.if_known),
             )
             for result in results
         ]
@@ -286,7 +288,7 @@ class _Receiver:
 
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
-        self.shared: dict[int, dict[int, Point | Note]] = {}
+        self.shared: dict[int, dict[int, _Shared]] = {}
 
     def load(self, payload: _Payload) -> list[Discussion | _Failure]:
         import pickle
@@ -296,7 +298,7 @@ class _Receiver:
         known.update(pickle.loads(new))
         sent: list[_Sent] = pickle.loads(body)
 
-        def resolve(parts: tuple[_Part, ...]) -> tuple[Point | Note, ...]:
+        def resolve(parts: tuple[_Part, ...]) -> tuple[_Shared, ...]:
             return tuple(known[p] if isinstance(p, int) else p for p in parts)
 
         results: list[Discussion | _Failure] = []
@@ -313,7 +315,7 @@ class _Receiver:
                 rulebook_version=version,
                 as_of=as_of,
                 engine=engine,
-                if_known=if_known,
+                if_known=cast("tuple[IfKnown, ...]", resolve(if_known)),
             )
             discussion._rulebook = self.rulebook
             results.append(discussion)
