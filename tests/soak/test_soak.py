@@ -45,7 +45,7 @@ def _soak_process(rulebook: Rulebook, evaluations: int, seed: int) -> tuple[int,
                 try:
                     if index % 4 == 0:  # two threads of eight explain what fired, too
                         k %= len(explained)
-                        wrong += engine.evaluate(cases[k]) != explained[k]
+                        wrong += engine.evaluate(cases[k]).fired != explained[k].fired
                     elif engine.fired_ids(cases[k]) != expected[k]:
                         wrong += 1
                 except Exception:
