@@ -9,7 +9,8 @@ import weakref
 from collections.abc import Mapping
 from typing import TypeAlias
 
-from netaid.case import Case, case_from_mapping
+from netaid._untrusted import shown
+from netaid.case import Case, case_from_mapping, validated
 from netaid.discussion import Discussion, build_discussion
 from netaid.engines import Engine, EngineChoice, default_engine_name, make_engine
 from netaid.rulebook import load_rulebook
@@ -105,26 +106,49 @@ def discuss(
     """The discussion points the documents associate with a case.
 
     `case` may be a `Case` or a mapping of its fields (then a `CaseError` names any faulty
-    field). `engine` is an `Engine`, or a backend's name ("durable", "python") or None for
-    the shared engine of the shipped rulebook (see `netaid.engines`); a factory builds a
-    fresh engine for the shipped rulebook on every call, so pass an Engine to reuse one.
-    `today` decides which sources are flagged as past their stated review date.
+    field; a `Case` made without validation, by `model_copy(update=...)` or
+    `model_construct`, is validated here too). `engine` is an `Engine`, or a backend's name
+    ("durable", "python") or None for the shared engine of the shipped rulebook (see
+    `netaid.engines`); a factory builds a fresh engine for the shipped rulebook on every
+    call, so pass an Engine to reuse one. `today`, a `datetime.date`, decides which sources
+    are flagged as past their stated review date.
     With `cache` (the default), the discussions of the last `CACHE_SIZE` distinct cases
     evaluated on the same day by the same engine are kept and handed out again.
     """
     if not isinstance(case, Case):
         case = case_from_mapping(case)
     engine = engine_for(engine)
-    day = today or dt.date.today()
+    day = check_day(today)
     if not cache:
+        case = validated(case)
         return build_discussion(case, engine.rulebook, engine.evaluate(case), today=day)
     store = _cache_for(engine)
-    key = (type(case), _field_values(case), day)
-    found = store.get(key)
+    # An unchecked case (model_copy) is checked before it is evaluated or handed back; one
+    # equal to a cached case is answered by that case's discussion.
+    try:
+        key = (type(case), _field_values(case), day)
+        found = store.get(key)
+    except (AttributeError, TypeError):  # unchecked: a field missing, or a value unhashable
+        case = validated(case)
+        key = (type(case), _field_values(case), day)
+        found = store.get(key)
     if found is None:
+        case = validated(case)
         found = build_discussion(case, engine.rulebook, engine.evaluate(case), today=day)
         store.put(key, found)
     if found.case is case or found.case.model_fields_set == case.model_fields_set:
         return found
     # An equal case that set other fields explicitly: the discussion carries it as given.
-    return found.model_copy(update={"case": case})
+    return found.model_copy(update={"case": validated(case)})
+
+
+def check_day(today: object) -> dt.date:
+    """`today`, or the date today if None; a `TypeError` for anything but a date."""
+    if type(today) is dt.date:  # the usual case, first: this is on every call's path
+        return today
+    if today is None:
+        return dt.date.today()
+    if not isinstance(today, dt.date) or isinstance(today, dt.datetime):
+        # A datetime is a date too, but cannot be compared with the review dates.
+        raise TypeError(f"today must be a datetime.date, got {type(today).__name__} {shown(today)}")
+    return today

@@ -582,13 +582,126 @@ def distinguishing_values(
     return options
 
 
-def witness(condition: Condition) -> dict[str, str | frozenset[str]] | None:
-    """A valid combination of field values that makes the condition true, or None."""
-    options = distinguishing_values((condition,))
-    names = list(options)
-    for combination in product(*(options[n] for n in names)):
-        values = dict(_DEFAULTS)
-        values.update(zip(names, combination, strict=True))
-        if holds(condition, values) and not incompatibilities(values):
+#: Partial cases the satisfiability search may try for one condition. Each costs one pass
+#: over the condition; the shipped rules need at most a few dozen.
+WITNESS_BUDGET = 20_000
+
+
+def witness(
+    condition: Condition, budget: int | None = None
+) -> dict[str, str | frozenset[str]] | None:
+    """A valid combination of field values that makes the condition true, or None.
+
+    A search over partial cases, one field (one member of a set field) at a time: a partial
+    case is abandoned as soon as the condition is false whatever the unset fields hold, and
+    only fields the undecided part of the condition reads are ever set (the rest keep their
+    defaults). Trying every combination instead took 40 s for a 3 KB condition naming every
+    set member (2^17 subsets times the sites); this takes one step per field there.
+
+    A partial case that breaks a rule of the case model is abandoned at once. That relies on
+    two properties of `incompatibilities`, which tests/unit/test_witness.py checks: a field at
+    its default (unknown, no member, no) is in no incompatibility, and adding a set member
+    never mends one. So no way of setting the unset fields could mend it.
+
+    Satisfiability is NP-complete in general, so the search is bounded: past `budget` partial
+    cases (default `WITNESS_BUDGET`) it raises `ConditionError` rather than run for hours.
+    """
+    limit = WITNESS_BUDGET if budget is None else budget
+    options = _search_options(condition)
+    chosen: dict[_Key, str | bool] = {}
+    tried = 0
+
+    def search() -> dict[str, str | frozenset[str]] | None:
+        nonlocal tried
+        tried += 1
+        if tried > limit:
+            raise ConditionError(
+                "when",
+                f"too complex to prove it can be true: the search passed {limit:,} partial "
+                "cases (see Limits in docs/rule-authoring.md); split or simplify the condition",
+            )
+        truth, unset = _holds3(condition, chosen)
+        if truth is False:
+            return None
+        values = _values_of(chosen)
+        if incompatibilities(values):
+            # No way of setting the unset fields could mend it (see above).
+            return None
+        if truth is True:
             return values
-    return None
+        key = unset[0]
+        for option in options[key]:
+            chosen[key] = option
+            found = search()
+            if found is not None:
+                return found
+        del chosen[key]
+        return None
+
+    return search()
+
+
+_Key: TypeAlias = tuple[str, "str | None"]  # (field, member of a set field or None)
+
+
+def _search_options(condition: Condition) -> dict[_Key, tuple[str | bool, ...]]:
+    """What the search may set: a scalar field to the values worth trying (those conditions
+    name, unknown, and one standing for all the others) or one set member in or out."""
+    named: dict[str, set[str]] = {}
+    for leaf in leaves(condition):
+        named.setdefault(leaf.field, set()).update(leaf.values)
+    options: dict[_Key, tuple[str | bool, ...]] = {}
+    for field, seen in named.items():
+        spec = case_fields()[field]
+        if spec.kind == "set":
+            options.update(((field, member), (True, False)) for member in sorted(seen))
+            continue
+        chosen = [v for v in spec.values if v in seen or v == "unknown"]
+        chosen += [v for v in spec.values if v not in chosen][:1]
+        options[field, None] = tuple(chosen)
+    return options
+
+
+def _values_of(chosen: Mapping[_Key, str | bool]) -> dict[str, str | frozenset[str]]:
+    """The partial case as a full `case_values` view, unset fields at their defaults."""
+    values = dict(_DEFAULTS)
+    members: dict[str, set[str]] = {}
+    for (field, member), value in chosen.items():
+        if member is None:
+            assert isinstance(value, str)
+            values[field] = value
+        elif value:
+            members.setdefault(field, set()).add(member)
+    for field, present in members.items():
+        values[field] = frozenset(present)
+    return values
+
+
+def _holds3(
+    condition: Condition, chosen: Mapping[_Key, str | bool]
+) -> tuple[bool | None, list[_Key]]:
+    """The condition on a partial case: True or False if the unset fields cannot change it,
+    else None and the unset fields (set members) it still depends on, in reading order."""
+    if isinstance(condition, Leaf):
+        key = (condition.field, condition.values[0] if condition.op == "contains" else None)
+        value = chosen.get(key)
+        if value is None:
+            return None, [key]
+        if condition.op == "contains":
+            return bool(value), []
+        if condition.op == "is_known":
+            return value != "unknown", []
+        return value in condition.values, []
+    if isinstance(condition, Not):
+        inner, unset = _holds3(condition.child, chosen)
+        return (None if inner is None else not inner), unset
+    if isinstance(condition, All | AnyOf):
+        decisive = isinstance(condition, AnyOf)  # the child value that settles the group
+        pending: list[_Key] = []
+        for child in condition.children:
+            truth, unset = _holds3(child, chosen)
+            if truth is decisive:
+                return decisive, []
+            pending += unset
+        return (None, pending) if pending else (not decisive, [])
+    return True, []

@@ -16,6 +16,7 @@ then only refers to it; the parent keeps what each worker sent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias, cast
 
-from netaid._api import default_engine, discuss
+from netaid._api import check_day, default_engine, discuss
 from netaid.case import Case
 from netaid.discussion import Discussion, IfKnown, Note, Point
 from netaid.engines import Engine, EngineChoice, EngineFactory, engine_factory, make_engine
@@ -40,7 +41,7 @@ from netaid.errors import (
 from netaid.rulebook import Rulebook, load_rulebook
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = ["discuss_many"]
 
@@ -85,7 +86,7 @@ def discuss_many(
     window = window if window is not None else 4 * processes
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
-    day = today or dt.date.today()
+    day = check_day(today)
     if isinstance(engine, Engine):
         if rulebook is not None and rulebook is not engine.rulebook:
             raise ValueError("the engine given was built for another rulebook than the one given")
@@ -131,6 +132,16 @@ def _in_process(
             engine.close()
 
 
+#: The exit status of a worker that found itself re-running an unguarded script.
+_UNGUARDED_EXIT = 86
+
+_UNGUARDED_MESSAGE = (
+    "discuss_many(processes>1) was called while a worker process was starting: the script "
+    "that calls it runs again in every worker (they are started with 'spawn'), so it must "
+    'call discuss_many only under `if __name__ == "__main__":`'
+)
+
+
 def _across_processes(
     cases: Iterable[CaseInput],
     processes: int,
@@ -142,32 +153,86 @@ def _across_processes(
 ) -> Iterator[Discussion]:
     # Imported here: they cost every `netaid` command start-up time otherwise.
     import multiprocessing
+    import pickle
+    import sys
+    import tempfile
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # This is a worker being started, re-running the caller's script, which calls
+        # discuss_many at import. multiprocessing would raise here too, but the parent could
+        # not tell why its worker died: this exit status tells it.
+        print(f"netaid: {_UNGUARDED_MESSAGE}", file=sys.stderr)
+        raise SystemExit(_UNGUARDED_EXIT)
+
+    # The rulebook goes to the workers in a file: handed over as an argument it is pickled
+    # into the pipe that starts each worker, and a worker that dies while starting leaves
+    # the parent blocked for ever writing more than the pipe holds (CPython's spawn).
+    with tempfile.NamedTemporaryFile(prefix="netaid-rulebook-", delete=False) as file:
+        pickle.dump((rulebook, day, factory), file, protocol=pickle.HIGHEST_PROTOCOL)
     executor = ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(rulebook, day, factory),
+        initargs=(file.name,),
     )
     received = _Receiver(rulebook)
-    pending: deque[tuple[int, Future[_Payload]]] = deque()
+    pending: deque[tuple[int, Future[_Payload] | _Local | _Raise]] = deque()
     numbered = enumerate(cases, start=1)
-    chunks = iter(lambda: list(itertools.islice(numbered, chunk_size)), [])
+    local: list[Engine] = []
+    ended = False
+
+    def sent(chunk: list[tuple[int, CaseInput]]) -> tuple[int, Future[_Payload] | _Local]:
+        try:
+            payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            # A value that cannot cross to a worker (a lambda, a lock, a local class): this
+            # chunk is evaluated here, so each case gets exactly what processes=1 gives it.
+            return chunk[0][0], _Local(chunk)
+        return chunk[0][0], executor.submit(_work, payload)
 
     def submit(count: int) -> None:
-        for chunk in itertools.islice(chunks, count):
-            pending.append((chunk[0][0], executor.submit(_work, chunk)))
+        nonlocal ended
+        for _ in range(count):
+            if ended:
+                return
+            chunk: list[tuple[int, CaseInput]] = []
+            try:
+                chunk.extend(itertools.islice(numbered, chunk_size))
+            except Exception as exc:
+                # The input itself failed: the cases read before it are handed out first, as
+                # with processes=1, then its error is raised.
+                ended = True
+                if chunk:
+                    pending.append(sent(chunk))
+                pending.append((chunk[-1][0] + 1 if chunk else 0, _Raise(exc)))
+                return
+            if not chunk:
+                ended = True
+                return
+            pending.append(sent(chunk))
+
+    def here(chunk: list[tuple[int, CaseInput]]) -> list[Discussion | _Failure]:
+        if not local:
+            local.append(make_engine(rulebook, factory))
+        return _evaluate(chunk, local[0], day)
 
     try:
         submit(window)
         while pending:
-            first, future = pending.popleft()
+            first, item = pending.popleft()
+            if isinstance(item, _Raise):
+                raise item.error
             try:
-                results = received.load(future.result())
+                if isinstance(item, _Local):
+                    results = here(item.chunk)
+                else:
+                    results = received.load(item.result())
                 submit(1)  # keep the window full while results are handed out
             except BrokenProcessPool as exc:
+                if _unguarded(executor):
+                    raise RuntimeError(_UNGUARDED_MESSAGE) from None
                 raise EngineError(
                     f"case {first} and after: a worker process died while evaluating them"
                 ) from exc
@@ -177,6 +242,34 @@ def _across_processes(
                 yield result
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        for engine in local:
+            engine.close()
+        with contextlib.suppress(OSError):
+            os.unlink(file.name)
+
+
+def _unguarded(executor: ProcessPoolExecutor) -> bool:
+    """Did a worker exit because it found itself re-running an unguarded script?"""
+    # The pool knows its worker died, but may not have reaped it yet: join it to read its
+    # exit status (it has exited, so this does not wait).
+    workers = list((executor._processes or {}).values())
+    for worker in workers:
+        worker.join(timeout=5)
+    return any(worker.exitcode == _UNGUARDED_EXIT for worker in workers)
+
+
+@dataclass(frozen=True)
+class _Local:
+    """A chunk evaluated in this process (it could not be pickled)."""
+
+    chunk: list[tuple[int, CaseInput]]
+
+
+@dataclass(frozen=True)
+class _Raise:
+    """The error the input raised, in its place."""
+
+    error: Exception
 
 
 # --- errors across the process boundary ---
@@ -322,19 +415,32 @@ class _Receiver:
         return results
 
 
-def _start_worker(rulebook: Rulebook, day: dt.date, factory: EngineFactory) -> None:
+def _start_worker(path: str) -> None:
+    import pickle
+
     global _engine, _day, _sender
+    with open(path, "rb") as file:
+        rulebook, day, factory = pickle.load(file)
     _engine, _day, _sender = make_engine(rulebook, factory), day, _Sender()
 
 
-def _work(chunk: list[tuple[int, CaseInput]]) -> _Payload:
+def _work(payload: bytes) -> _Payload:
+    import pickle
+
     assert _engine is not None
+    assert _day is not None
     assert _sender is not None
+    return _sender.dumps(_evaluate(pickle.loads(payload), _engine, _day))
+
+
+def _evaluate(
+    chunk: list[tuple[int, CaseInput]], engine: Engine, day: dt.date
+) -> list[Discussion | _Failure]:
     results: list[Discussion | _Failure] = []
     for number, case in chunk:
         try:
-            results.append(discuss(case, engine=_engine, today=_day))
+            results.append(discuss(case, engine=engine, today=day))
         except NetaidError as exc:
             results.append(_Failure.of(number, exc))
             break  # nothing after the first failure is handed out
-    return _sender.dumps(results)
+    return results

@@ -11,21 +11,25 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from netaid._files import TooLargeError, read_limited
+from netaid._untrusted import MAX_SHOWN, shown
 from netaid._yaml import DuplicateKeyError, load_json, load_yaml
-from netaid.errors import CaseError, FieldProblem
+from netaid.errors import MAX_PROBLEMS_SHOWN, CaseError, FieldProblem
 
 __all__ = [
     "FREE_TEXT_FIELDS",
+    "NO_MEMBERS",
     "NULL_WHEN_UNKNOWN",
     "Case",
     "CellType",
@@ -237,7 +241,37 @@ class Case(BaseModel):
                 "{message}",
                 {"message": "; ".join(p.message for p in problems), "fields": ", ".join(fields)},
             )
+        _VALIDATED[id(self)] = self
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Whether the case was validated travels with it: a worker of discuss_many then checks
+        # exactly the cases the caller's process would have.
+        return {**super().__getstate__(), _VALIDATED_KEY: _VALIDATED.get(id(self)) is self}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        state = dict(state)
+        was_validated = state.pop(_VALIDATED_KEY, False)
+        super().__setstate__(state)
+        if was_validated:
+            _VALIDATED[id(self)] = self
+
+
+# The cases pydantic validated. `model_copy(update=...)` and `model_construct` skip
+# validation, so `validated` checks any other case again before it is evaluated. By
+# identity, through weak references: an unchecked copy may compare equal to a valid case
+# ("G1" == Grade.G1).
+_VALIDATED: weakref.WeakValueDictionary[int, Case] = weakref.WeakValueDictionary()
+_VALIDATED_KEY = "netaid_validated"
+
+
+def validated(case: Case) -> Case:
+    """`case` if it was validated when made, else the case validated again (`CaseError`)."""
+    if _VALIDATED.get(id(case)) is case:
+        return case
+    # The fields it was given, as given: the validated case keeps its fields_set.
+    given = case.model_fields_set
+    return case_from_mapping({n: v for n, v in case.__dict__.items() if n in given})
 
 
 # --- field introspection: one description of the fields, shared by rules, engine and CLI ---
@@ -315,16 +349,49 @@ NULL_WHEN_UNKNOWN = frozenset(
 )
 
 
+#: Typed as text, the member that stands for the empty set: `--syndrome none` says the case
+#: has no syndromes (and, as a flag, overrides a case file's members). No set field has a
+#: member of this name.
+NO_MEMBERS = "none"
+
+
+def _members(value: object) -> list[object] | None:
+    return list(value) if isinstance(value, list | tuple) else None
+
+
+def _is_none(member: object) -> bool:
+    return isinstance(member, str) and member.lower() == NO_MEMBERS
+
+
 def text_value(name: str, value: object) -> object:
     """A field's value as typed in text (a command-line flag, a CSV cell).
 
     "unknown" (in any case) is None, that is not given, for the fields whose unknown is null
     (`NULL_WHEN_UNKNOWN`), so that every scalar field takes "unknown" the way `grade` and
-    `stage` do; anything else is returned unchanged, for `Case` to validate.
+    `stage` do. A set field given only "none" (`NO_MEMBERS`, in any case) is the empty set.
+    Anything else is returned unchanged, for `Case` to validate.
     """
     if name in NULL_WHEN_UNKNOWN and isinstance(value, str) and value.lower() == "unknown":
         return None
+    members = _members(value)
+    if name in _SET_FIELDS and members and all(_is_none(m) for m in members):
+        return []
     return value
+
+
+def _none_with_members(name: str, value: object) -> FieldProblem | None:
+    """ "none" given together with members of a set field: a contradiction, not a typo."""
+    members = _members(value)
+    if name not in _SET_FIELDS or not members or not any(_is_none(m) for m in members):
+        return None
+    others = [m for m in members if not _is_none(m)]
+    if not others:
+        return None
+    return FieldProblem(
+        name,
+        f"{NO_MEMBERS!r} (no members) cannot be given together with members, got {members!r}",
+        value,
+    )
 
 
 CaseValues: TypeAlias = dict[str, "str | frozenset[str]"]
@@ -458,8 +525,12 @@ def case_from_text(data: Mapping[str, object], *, origin: str | None = None) -> 
     """`case_from_mapping` for values typed as text: command-line flags, CSV cells.
 
     "unknown" also means not given for `cell_type`, `symptomatic` and `resectable` (see
-    `text_value`), and error messages offer it instead of null.
+    `text_value`), and error messages offer it instead of null; "none" alone means the
+    empty set for a set field, and is refused beside members.
     """
+    mixed = [p for name, v in data.items() if (p := _none_with_members(name, v)) is not None]
+    if mixed:
+        raise CaseError(mixed, origin=origin)
     return _validate({name: text_value(name, v) for name, v in data.items()}, origin, typed=True)
 
 
@@ -472,6 +543,7 @@ def _validate(data: Mapping[object, object], origin: str | None, *, typed: bool)
 
 def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
     problems = []
+    hints = 0
     for error in exc.errors():
         loc = error["loc"]
         ctx = error.get("ctx") or {}
@@ -480,13 +552,16 @@ def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
             continue
         name = str(loc[0])
         if error["type"] == "extra_forbidden":
-            hint = did_you_mean(name, Case.model_fields)
+            # Suggestions only for the problems a message shows: difflib for each of 50,000
+            # unknown keys took seconds.
+            hints += 1
+            hint = did_you_mean(name, Case.model_fields) if hints <= MAX_PROBLEMS_SHOWN else ""
             problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
             continue
         allowed = _allowed_inputs(name, typed=typed)
         message = error["msg"]
         if error.get("input") is not None and error["type"] not in ("missing",):
-            message = f"{message}, got {error['input']!r}"
+            message = f"{message}, got {shown(error['input'])}"
         problems.append(FieldProblem(name, message, error.get("input"), allowed))
     return problems
 
@@ -500,7 +575,8 @@ def _allowed_inputs(name: str, *, typed: bool = False) -> tuple[str, ...]:
     """The values a user may give for a field, for error messages.
 
     A field whose unknown is null also takes null (in a file or a mapping), or "unknown" when
-    `typed` as text (a flag or a CSV cell, where there is no null).
+    `typed` as text (a flag or a CSV cell, where there is no null); a set field typed as text
+    also takes "none", for no members.
     """
     spec = _FIELDS.get(name)
     if spec is None:
@@ -513,6 +589,8 @@ def _allowed_inputs(name: str, *, typed: bool = False) -> tuple[str, ...]:
         values = tuple(m.value for m in enum)
     if name in NULL_WHEN_UNKNOWN:
         values += ("unknown",) if typed else ("null",)
+    if typed and spec.kind == "set":
+        values += (NO_MEMBERS,)
     return values
 
 
@@ -523,17 +601,26 @@ def load_case(source: str | Path) -> Case:
         if str(source) == "-":
             text = sys.stdin.read(MAX_CASE_CHARS + 1)
         else:
-            with Path(source).open(encoding="utf-8") as file:
-                text = file.read(MAX_CASE_CHARS + 1)
+            # A UTF-8 character is at most 4 bytes: enough to tell an overlong case.
+            text = read_limited(source, 4 * MAX_CASE_CHARS).decode("utf-8")
+    except TooLargeError:
+        raise _too_long(origin) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([FieldProblem("(file)", f"cannot read: {exc}")], origin=origin) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CaseError([FieldProblem("(file)", f"cannot read: {reason}")], origin=origin) from None
+    # The byte-order mark some editors write is not part of the case, whatever the format.
+    text = text.removeprefix("\ufeff")
     if len(text) > MAX_CASE_CHARS:
-        # A case is a few hundred bytes: stop reading rather than hold a huge input in memory.
-        raise CaseError(
-            [FieldProblem("(file)", f"longer than {MAX_CASE_CHARS:,} characters; not a case")],
-            origin=origin,
-        )
+        raise _too_long(origin)
     return case_from_mapping(_parse(text, origin), origin=origin)
+
+
+def _too_long(origin: str) -> CaseError:
+    # A case is a few hundred bytes: stop reading rather than hold a huge input in memory.
+    return CaseError(
+        [FieldProblem("(file)", f"longer than {MAX_CASE_CHARS:,} characters; not a case")],
+        origin=origin,
+    )
 
 
 def _parse(text: str, origin: str) -> object:
@@ -551,3 +638,14 @@ def _parse(text: str, origin: str) -> object:
         raise CaseError(
             [FieldProblem("(file)", f"not valid YAML or JSON: {exc}")], origin=origin
         ) from None
+    except ValueError as exc:
+        # What the parser read but Python cannot build: a 30 February, an integer of more
+        # than 4,300 digits.
+        raise CaseError([FieldProblem("(file)", unbuildable(exc))], origin=origin) from None
+
+
+def unbuildable(exc: ValueError) -> str:
+    """Why a value a parser read cannot be built, in a user's words."""
+    if "digits" in str(exc):
+        return "a number has too many digits"
+    return f"a value cannot be read: {str(exc)[:MAX_SHOWN]}"

@@ -28,6 +28,7 @@ __all__ = [
     "Point",
     "PointRef",
     "SourceRef",
+    "Tie",
     "Unmet",
     "WhyNot",
     "build_discussion",
@@ -67,6 +68,18 @@ class Because(_Frozen):
     text: str
 
 
+class Tie(_Frozen):
+    """What the documents tie a point to, in their words: its condition, as they state it.
+
+    `basis` is "documents" when the condition is theirs (the `sources` quote them), "profile"
+    when the point is shown because the profile leaves a fact unknown.
+    """
+
+    ties: str
+    basis: Literal["documents", "profile"]
+    sources: tuple[SourceRef, ...]
+
+
 class Point(_Frozen):
     """One discussion point: what the documents say, why it applies to the case (`because`)
     and where it comes from (`sources`). Always labelled educational only."""
@@ -81,6 +94,7 @@ class Point(_Frozen):
     because: tuple[Because, ...]
     contested: bool
     sources: tuple[SourceRef, ...]
+    applies_when: Tie | None = None
     educational_only: Literal[True] = True
     label: str = DISCLAIMER
 
@@ -93,6 +107,7 @@ class Note(_Frozen):
     text: str
     because: tuple[Because, ...]
     sources: tuple[SourceRef, ...]
+    applies_when: Tie | None = None
 
 
 class PointRef(_Frozen):
@@ -243,6 +258,16 @@ def _source_ref(citation: Citation, today: dt.date) -> SourceRef:
     )
 
 
+def _tie(rule: Rule, today: dt.date) -> Tie | None:
+    if rule.applies_when is None:
+        return None
+    return Tie(
+        ties=rule.applies_when.ties,
+        basis=rule.applies_when.basis,
+        sources=tuple(_source_ref(c, today) for c in rule.applies_when.citations),
+    )
+
+
 def _point(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Point:
     return Point(
         id=rule.id,
@@ -255,6 +280,7 @@ def _point(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Point:
         because=_because(reasons),
         contested=rule.contested,
         sources=tuple(_source_ref(c, today) for c in rule.citations),
+        applies_when=_tie(rule, today),
     )
 
 
@@ -265,6 +291,7 @@ def _note(rule: Rule, reasons: tuple[Reason, ...], today: dt.date) -> Note:
         text=rule.text,
         because=_because(reasons),
         sources=tuple(_source_ref(c, today) for c in rule.citations),
+        applies_when=_tie(rule, today),
     )
 
 

@@ -8,7 +8,8 @@
      ├── EngineError      the rule engine failed while evaluating a case
      │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
      ├── RenderError      a discussion could not be rendered in the asked format
-     └── UnknownPointError  no rule has the point id asked about (`Discussion.why_not`)
+     ├── UnknownPointError  no rule has the point id asked about (`Discussion.why_not`)
+     └── WriteError       an output file could not be written (names the file)
 
 `Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
 `ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
@@ -23,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netaid._untrusted import MAX_SHOWN, printable
+
 __all__ = [
     "CaseError",
     "CheckError",
@@ -35,6 +38,7 @@ __all__ = [
     "RuleProblem",
     "RulebookError",
     "UnknownPointError",
+    "WriteError",
 ]
 
 
@@ -64,10 +68,23 @@ class FieldProblem:
     allowed: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.field}: {self.message}"
+        # The field may be a key of the input (an unknown field): shown cut and printable.
+        field = self.field if len(self.field) <= MAX_SHOWN else self.field[:MAX_SHOWN] + "..."
+        text = f"{printable(field)}: {self.message}"
         if self.allowed:
             text += f" (allowed: {', '.join(self.allowed)})"
         return text
+
+
+#: The most problems an error's message lists (all of them stay in its `problems`).
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _listed(problems: Sequence[object]) -> list[str]:
+    lines = [f"  - {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"  - and {len(problems) - MAX_PROBLEMS_SHOWN:,} more")
+    return lines
 
 
 class CaseError(NetaidError, ValueError):
@@ -77,8 +94,7 @@ class CaseError(NetaidError, ValueError):
         self.problems = tuple(problems)
         self.origin = origin
         where = f"{origin}: " if origin else ""
-        lines = [f"{where}invalid case"] + [f"  - {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join([f"{where}invalid case", *_listed(self.problems)]))
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ class RulebookError(NetaidError):
         self.problems = tuple(problems)
         count = len(self.problems)
         head = f"rulebook not loaded: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+        super().__init__("\n".join([head, *_listed(self.problems)]))
 
 
 class EngineError(NetaidError):
@@ -136,3 +152,7 @@ class ConditionError(NetaidError, ValueError):
 
 class CheckError(NetaidError):
     """The class space could not be built soundly (the case model broke an assumption)."""
+
+
+class WriteError(NetaidError):
+    """An output file could not be written; what was there before is left as it was."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -31,11 +31,13 @@ from netaid._conditions import (
     reasons,
     witness,
 )
+from netaid._files import TooLargeError, read_limited
 from netaid._yaml import load_yaml
-from netaid.case import Case, case_values
+from netaid.case import Case, case_values, unbuildable
 from netaid.errors import ConditionError, RulebookError, RuleProblem
 
 __all__ = [
+    "AppliesWhen",
     "Category",
     "Citation",
     "Kind",
@@ -174,6 +176,23 @@ class CitationModel(_Strict):
         return quote
 
 
+class AppliesWhenModel(_Strict):
+    """Where the documents put a point: their words for *when* it applies.
+
+    A rule that does not apply to every case says, in `ties`, what the documents tie it to
+    (plain words: "slow-growing NETs that have spread but cause no symptoms") and cites the
+    words in which they say so. `basis: profile` is for the few rules whose condition is about
+    the profile itself (a fact it leaves unknown), not about what the documents say; those
+    need no citation. `netaid lint` refuses a restricted rule without either.
+    """
+
+    ties: str = Field(description="What the documents tie this point to, in our own words")
+    basis: Literal["documents", "profile"] = "documents"
+    citations: list[CitationModel] = []
+
+    _blank = field_validator("ties")(_not_blank)
+
+
 class ExampleModel(_Strict):
     case: dict[str, Any]
     produces: list[str] = []
@@ -189,6 +208,7 @@ class RuleModel(_Strict):
     text: str
     urgency: Urgency = Urgency.INFO
     when: ConditionModel | None = None
+    applies_when: AppliesWhenModel | None = None
     citations: list[CitationModel] = Field(min_length=1)
     contested: bool = False
     excludes: list[str] = []
@@ -247,6 +267,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AppliesWhen:
+    """The documents' own condition for a rule: what they tie it to, and their words."""
+
+    ties: str
+    basis: Literal["documents", "profile"]
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule of the rulebook: a point (or note) the documents tie to a condition on the
     case, with its citations. `condition` is compiled and checked against the Case model."""
@@ -264,6 +293,7 @@ class Rule:
     contested: bool = False
     excludes: tuple[str, ...] = ()
     examples: tuple[ExampleModel, ...] = ()
+    applies_when: AppliesWhen | None = None
 
     def applies_to(self, case: Case) -> bool:
         """Plain-Python truth of the rule's condition (the engine is the fast path)."""
@@ -426,15 +456,21 @@ class _Loader:
 
     def _read(self, path: Path, model: type[_M]) -> _M | None:
         try:
-            with path.open("rb") as file:
-                raw = file.read(MAX_FILE_BYTES + 1)
-            if len(raw) > MAX_FILE_BYTES:
+            try:
+                raw = read_limited(path, MAX_FILE_BYTES)
+            except TooLargeError:
                 self.problem(path.name, f"larger than {MAX_FILE_BYTES:,} bytes; not read")
                 return None
             self.digest.update(path.name.encode() + b"\0" + raw + b"\0")
             data = cached_parse(raw, _parse_yaml)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.problem(path.name, f"cannot read as YAML: {exc}")
+            return None
+        except RecursionError:
+            self.problem(path.name, "cannot read as YAML: nested too deeply")
+            return None
+        except ValueError as exc:  # read, but not buildable: a 30 February, a huge integer
+            self.problem(path.name, f"cannot read as YAML: {unbuildable(exc)}")
             return None
         try:
             return model.model_validate(data)
@@ -512,6 +548,27 @@ class _Loader:
             if c.says is not None and not model.contested:
                 fail("`says` belongs to contested rules only", f"citations[{i}].says")
             citations.append(Citation(source, c.section.strip(), c.quote.strip(), c.says))
+        applies_when = None
+        if model.applies_when is not None:
+            tie = model.applies_when
+            tie_citations = []
+            for i, c in enumerate(tie.citations):
+                where = f"applies_when.citations[{i}]"
+                source = sources.get(c.source)
+                if source is None:
+                    fail(f"unknown source {c.source!r} (sources: {', '.join(sources)})", where)
+                    continue
+                if c.says is not None:
+                    fail("`says` belongs to a contested rule's citations", f"{where}.says")
+                tie_citations.append(Citation(source, c.section.strip(), c.quote.strip()))
+            if tie.basis == "documents" and not tie.citations:
+                fail(
+                    "cite the documents' words for when this applies (or say basis: profile)",
+                    "applies_when.citations",
+                )
+            if model.when is None:
+                fail("a rule without `when:` applies to every case; drop applies_when", "when")
+            applies_when = AppliesWhen(" ".join(tie.ties.split()), tie.basis, tuple(tie_citations))
         if model.contested:
             cited = {c.source for c in model.citations}
             if len(cited) < 2:
@@ -523,8 +580,11 @@ class _Loader:
         except ConditionError as exc:
             fail(exc.message, exc.location)
             return None
-        if witness(condition) is None:
-            fail("this condition can never be true for a valid case", "when")
+        try:
+            if witness(condition) is None:
+                fail("this condition can never be true for a valid case", "when")
+        except ConditionError as exc:  # past the search's budget
+            fail(exc.message, exc.location)
         for i, example in enumerate(model.examples):
             try:
                 Case.model_validate(example.case)
@@ -546,6 +606,7 @@ class _Loader:
             contested=model.contested,
             excludes=tuple(model.excludes),
             examples=tuple(model.examples),
+            applies_when=applies_when,
         )
 
 

@@ -10,6 +10,9 @@
   to a value (or to a Hypothesis strategy of values); a drawn value that clashes with the
   fields before it gives way to the field's default, so no draw is thrown away. Cases shrink
   towards the simplest case: unknown scalars, empty sets, `false` flags.
+- `coherent_cases(rules, **constraints)` draws the valid cases of `cases()` that no
+  `note.coherence.` or `note.flag.` note of the rulebook flags (see `netaid.vignettes`),
+  for properties that hold only for profiles the documents make plausible.
 - `invalid_cases()` draws mappings that look like cases but that the model must reject: a
   missing or unknown field, a value outside a field's list, a wrong type, an impossible
   combination from the case model's documentation, free text over its length limit.
@@ -39,7 +42,10 @@ from netaid.check import case_from_values
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
 
-__all__ = ["cases", "invalid_cases"]
+    from netaid.engines import Engine
+    from netaid.rulebook import Rulebook
+
+__all__ = ["cases", "coherent_cases", "invalid_cases"]
 
 _FREE_TEXT = FREE_TEXT_FIELDS
 _INSTALL = (
@@ -162,6 +168,21 @@ def cases(**constraints: object) -> SearchStrategy[Case]:
 
     strategy: SearchStrategy[Case] = draw_case()
     return strategy
+
+
+def coherent_cases(
+    rules: Rulebook | Engine | None = None, **constraints: object
+) -> SearchStrategy[Case]:
+    """`cases(**constraints)` that are coherent for `rules` (the shipped rulebook by default):
+    `netaid.vignettes.incoherence_notes` is empty for every case drawn.
+
+    Incoherent draws are filtered out, so pins that leave few coherent cases make Hypothesis
+    report that it filtered too much.
+    """
+    from netaid.vignettes import _rulebook_of, incoherence_notes
+
+    rulebook = _rulebook_of(rules)
+    return cases(**constraints).filter(lambda case: not incoherence_notes(case, rulebook))
 
 
 # --- invalid input ---

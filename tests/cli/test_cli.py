@@ -143,7 +143,8 @@ def test_lint_passes_on_the_documents_and_fails_on_a_changed_one(
 ) -> None:
     status, out, _ = run(capsys, "lint", "--corpus", str(CORPUS), *MINI)
     assert status == 0
-    assert "netaid lint: ok: 9 citations in 8 rules checked, 0 not found" in out
+    assert "netaid lint: ok: 14 citations in 8 rules checked, 0 not found" in out
+    assert "6 restricted rules say when they apply, 0 do not" in out
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     doc = corpus / "002_d52ee00165eebf04.txt"

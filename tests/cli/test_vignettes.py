@@ -14,8 +14,8 @@ import pytest
 from netaid import Case
 from netaid.case import case_fields, case_values, incompatibilities
 from netaid.cli import main
-from netaid.vignettes import draw_cases
-from tests.conftest import MINI_RULES, REPO, random_cases
+from netaid.vignettes import COHERENCE_PREFIXES, draw_cases, incoherence_notes
+from tests.conftest import FIXTURES, MINI_RULES, REPO, random_cases
 from tests.render.helpers import find_all, parse_html
 
 MINI = ["--rules", str(MINI_RULES)]
@@ -38,12 +38,13 @@ def assert_valid(case: Case) -> None:
 
 
 def test_every_drawn_case_is_valid_and_the_draw_varies() -> None:
-    cases = draw_cases(400, seed=3)
+    cases = draw_cases(1000, seed=3)
     for case in cases:
         assert_valid(case)
     views = [case_values(c) for c in cases]
-    assert len({json.dumps(v, default=sorted, sort_keys=True) for v in views}) == 400
-    # Every value of every field turns up somewhere in 400 draws.
+    assert len({json.dumps(v, default=sorted, sort_keys=True) for v in views}) == 1000
+    # Every value of every field turns up somewhere in 1000 draws (the rarest sites are
+    # about 1 in 100 draws).
     for name, spec in case_fields().items():
         seen: set[str] = set()
         for view in views:
@@ -61,13 +62,27 @@ def test_the_same_seed_draws_the_same_cases_and_another_seed_others() -> None:
 
 @pytest.mark.parametrize("seed", range(30))
 def test_any_possible_constraints_are_met_by_every_case(seed: int) -> None:
-    # Constraints taken from a valid case can always be met together.
+    # Constraints taken from a valid case can always be met together, flagged cases allowed.
     rng = random.Random(seed)
     source = random_cases(1, seed=seed)[0]
     data = source.model_dump(mode="json", exclude={"title", "notes"})
     constraints = {k: v for k, v in data.items() if rng.random() < 0.4}
+    for case in draw_cases(15, seed=seed, constraints=constraints, coherent=False):
+        assert_valid(case)
+        drawn = case.model_dump(mode="json")
+        assert {k: drawn[k] for k in constraints} == constraints
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_constraints_from_a_coherent_case_are_met_by_coherent_cases(seed: int) -> None:
+    rng = random.Random(seed)
+    # Few naively drawn cases are coherent (about 1 in 25): look through enough of them.
+    source = next(c for c in random_cases(1000, seed=seed) if not incoherence_notes(c))
+    data = source.model_dump(mode="json", exclude={"title", "notes"})
+    constraints = {k: v for k, v in data.items() if rng.random() < 0.4}
     for case in draw_cases(15, seed=seed, constraints=constraints):
         assert_valid(case)
+        assert incoherence_notes(case) == ()
         drawn = case.model_dump(mode="json")
         assert {k: drawn[k] for k in constraints} == constraints
 
@@ -223,3 +238,160 @@ def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     status, _, err = run(capsys, "vignettes", *MINI, "--count", "1", "--out", str(blocker))
     assert status == 2
     assert "--out: cannot use" in err
+
+
+# --- coherent by default, flagged on request ---
+
+COHERENCE = ["--rules", str(FIXTURES / "coherence")]
+
+
+def _flagged(discussions: list[dict[str, object]]) -> list[str]:
+    found = []
+    for d in discussions:
+        notes = d["notes"]
+        assert isinstance(notes, list)
+        found += [n["id"] for n in notes if n["id"].startswith(COHERENCE_PREFIXES)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("rules", "seed"),
+    [(COHERENCE, "1"), (COHERENCE, "2"), (COHERENCE, "3"), ([], "1")],
+    ids=["fixture-rulebook-1", "fixture-rulebook-2", "fixture-rulebook-3", "shipped-rulebook"],
+)
+def test_vignettes_have_no_coherence_notes_by_default(
+    capsys: pytest.CaptureFixture[str], rules: list[str], seed: str
+) -> None:
+    argv = ["vignettes", *rules, *AS_OF, "--count", "200", "--seed", seed, "--format", "json"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    discussions = json.loads(out)
+    assert len(discussions) == 200
+    assert _flagged(discussions) == []
+
+
+def test_include_flagged_draws_flagged_profiles_too(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["vignettes", *COHERENCE, *AS_OF, "--count", "200", "--seed", "1", "--format", "json"]
+    status, out, _ = run(capsys, *argv, "--include-flagged")
+    assert status == 0
+    flagged = set(_flagged(json.loads(out)))
+    assert flagged == {
+        "note.coherence.fixture_insulinoma_site",
+        "note.coherence.fixture_syndrome_without_symptoms",
+        "note.flag.poorly_low_grade",
+    }
+
+
+def test_constraints_that_leave_no_coherent_case_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["vignettes", *COHERENCE, "--count", "3", "--seed", "1", "--site", "lung"]
+    status, out, err = run(capsys, *argv, "--syndrome", "insulinoma")
+    assert status == 2
+    assert out == ""
+    assert "no coherent case" in err
+    assert "note.coherence.fixture_insulinoma_site" in err
+    assert "--include-flagged" in err
+    flagged = [*argv, "--syndrome", "insulinoma", "--include-flagged", "--format", "json"]
+    status, out, _ = run(capsys, *flagged)
+    assert status == 0
+    assert _flagged(json.loads(out)).count("note.coherence.fixture_insulinoma_site") == 3
+
+
+def test_include_flagged_output_is_byte_identical_for_the_same_seed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["vignettes", *COHERENCE, *AS_OF, "--count", "25", "--seed", "11"]
+    outputs = [run(capsys, *argv, *extra)[1] for extra in ([], [], ["--include-flagged"]) * 2]
+    assert outputs[0] == outputs[1] == outputs[3] == outputs[4]
+    assert outputs[2] == outputs[5] != outputs[0]
+
+
+# --- constraints pin absent sets and false flags ---
+
+
+def test_none_and_no_flags_pin_empty_sets_and_false_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(
+        capsys,
+        "vignettes",
+        *MINI,
+        *AS_OF,
+        *("--count", "100", "--seed", "4", "--format", "json"),
+        *("--syndrome", "none", "--metastasis", "none", "--inherited", "none"),
+        "--no-carcinoid-heart-disease",
+        "--no-diarrhoea-despite-ssa",
+        "--no-completely-removed",
+    )
+    assert status == 0
+    for d in json.loads(out):
+        case = d["case"]
+        assert case["syndromes"] == case["metastases"] == case["inherited"] == []
+        assert case["carcinoid_heart_disease"] is False
+        assert case["diarrhoea_despite_ssa"] is False
+        assert case["completely_removed"] is False
+
+
+def test_without_those_constraints_the_same_draw_has_members_and_true_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["vignettes", *MINI, *AS_OF, "--count", "100", "--seed", "4", "--format", "json"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    cases = [d["case"] for d in json.loads(out)]
+    for field in ("syndromes", "metastases", "inherited", "completely_removed"):
+        assert any(c[field] for c in cases), field
+
+
+def test_syndrome_none_yields_no_syndromes_even_where_syndromes_are_likely(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["vignettes", *MINI, *AS_OF, "--count", "50", "--seed", "2", "--format", "json"]
+    status, out, _ = run(capsys, *argv, "--functional-status", "unknown", "--syndrome", "none")
+    assert status == 0
+    assert {tuple(d["case"]["syndromes"]) for d in json.loads(out)} == {()}
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--syndrome", "none", "--syndrome", "insulinoma"], "syndromes: 'none' (no members)"),
+        (["--metastasis", "liver", "--metastasis", "none"], "metastases: 'none' (no members)"),
+        (["--inherited", "none", "--inherited", "men1"], "inherited: 'none' (no members)"),
+        (
+            ["--carcinoid-heart-disease", "--no-carcinoid-heart-disease"],
+            "argument --no-carcinoid-heart-disease: not allowed with argument "
+            "--carcinoid-heart-disease",
+        ),
+        (
+            ["--no-completely-removed", "--completely-removed"],
+            "argument --completely-removed: not allowed with argument --no-completely-removed",
+        ),
+        (["--syndrome", "nothing"], "none)"),  # the error offers none among the values
+    ],
+)
+def test_conflicting_constraints_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    status, out, err = run(capsys, "vignettes", *MINI, "--count", "3", "--seed", "1", *argv)
+    assert status == 2
+    assert out == ""
+    assert expected in err
+
+
+def test_discuss_takes_none_and_no_flags_to_override_a_case_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(
+        "site: small_bowel\nsyndromes: [carcinoid_syndrome]\nmetastases: [liver]\n"
+        "stage: metastatic\ncarcinoid_heart_disease: true\n"
+    )
+    argv = ["discuss", *MINI, str(path), "--format", "json"]
+    status, out, _ = run(capsys, *argv, "--syndrome", "none", "--no-carcinoid-heart-disease")
+    assert status == 0
+    case = json.loads(out)["case"]
+    assert case["syndromes"] == []
+    assert case["carcinoid_heart_disease"] is False
+    assert case["metastases"] == ["liver"]

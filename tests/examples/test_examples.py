@@ -115,11 +115,6 @@ TARGETED = (
 )
 NO_TARGETED = "Frankly Speaking: targeted therapy 'is for people with advanced NETs'; not spread"
 CHEMO = "Macmillan: 'You may have chemotherapy to treat NETs that have spread'"
-NO_CHEMO = (
-    "Frankly Speaking: chemotherapy is 'generally only used for NETs that have or will "
-    "spread'; Macmillan: 'to treat NETs that have spread'; this tumour is localized (Lahey's "
-    "'before or after surgery' is the other side of a contested point that needs spread)"
-)
 PRRT = (
     "Macmillan: radionuclide therapy to 'relieve symptoms of carcinoid syndrome and control "
     "the growth of NETs'; Frankly Speaking: PRRT with Lutetium-177, radiation listed for "
@@ -141,11 +136,6 @@ NO_IMMUNO = (
 RADIOTHERAPY = (
     "Macmillan: 'You may have radiotherapy if it is not possible to remove the tumour with "
     "surgery, or if it has already spread'"
-)
-NO_RADIOTHERAPY = (
-    "Macmillan: radiotherapy if the tumour cannot be removed with surgery or has already "
-    "spread: neither applies (Lahey's before/after surgery is the other side of the contested "
-    "point)"
 )
 LIVER = (
     "Macmillan: 'A hepatic artery embolisation can sometimes shrink NETs in the liver'; SIRT "
@@ -207,15 +197,29 @@ SUPPORT_FOR_ALL = (
 )
 SPREAD_ONLY_CATEGORIES = (
     cat("targeted_therapy", NO_TARGETED),
-    cat("chemotherapy", NO_CHEMO),
     cat("prrt", NO_PRRT),
     cat("immunotherapy", NO_IMMUNO),
+)
+#: Lahey ties chemotherapy and radiation to surgery ("before or after"), not to spread, so the
+#: contested points show both sides for every case, removed or not.
+CONTESTED_FOR_ALL = (
+    point(
+        "treatment.chemotherapy.when_used",
+        "contested: Lahey 'may be used before or after surgery' against Frankly Speaking "
+        "'only used for NETs that have or will spread'",
+    ),
+    point(
+        "treatment.radiotherapy.when_used",
+        "contested: Lahey 'before surgery ... or after' against Macmillan 'if it is not "
+        "possible to remove the tumour with surgery, or if it has already spread'",
+    ),
 )
 
 
 EXPECTED: dict[str, Example] = {
     "appendix-localized-g1.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("surgery", SURGERY_MAIN),
             point("treatment.surgery.primary", SURGERY_MAIN),
             cat("clinical_trial", TRIALS_FOR_ALL),
@@ -224,7 +228,6 @@ EXPECTED: dict[str, Example] = {
         must_not=(
             *SPREAD_ONLY_CATEGORIES,
             cat("somatostatin_analogue", NO_SSA_LOCALIZED),
-            cat("radiotherapy", NO_RADIOTHERAPY),
             cat("debulking_surgery", NO_DEBULKING),
             cat("watchful_waiting", NO_WW_LOCALIZED),
             cat("liver_directed_therapy", NO_LIVER),
@@ -242,6 +245,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "small-bowel-carcinoid-syndrome-liver-metastases.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("somatostatin_analogue", SSA_CARCINOID),
             point("treatment.ssa.carcinoid_syndrome", SSA_CARCINOID),
             ther("cyproheptadine", "Frankly Speaking lists cyproheptadin for carcinoid syndrome"),
@@ -282,6 +286,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "carcinoid-heart-disease.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("cardiac_care", "Frankly Speaking: 'You should see a cardiologist for your care'"),
             ther(
                 "valve_replacement",
@@ -310,6 +315,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "carcinoid-diarrhoea-despite-ssa.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             ther(
                 "telotristat",
                 "Frankly Speaking: 'Telotristat (Xermelo®): for carcinoid diarrhea not "
@@ -345,6 +351,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "pancreas-insulinoma-metastatic.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             ther(
                 "diazoxide",
                 "Frankly Speaking: diazoxide is 'to reduce the effects of insulin "
@@ -383,6 +390,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "duodenum-zollinger-ellison.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             ther(
                 "proton_pump_inhibitor",
                 "Frankly Speaking: 'Proton Pump Inhibitors (PPIs): to control gastric acid from "
@@ -417,6 +425,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "pancreas-vipoma.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("syndrome_control", HORMONE_CONTROL_NAMED_SYNDROME),
             point("treatment.syndrome.hormone_control", HORMONE_CONTROL_NAMED_SYNDROME),
             point("context.syndrome.vipoma", "Frankly Speaking: 'VIPoma syndrome (diarrhea)'"),
@@ -440,10 +449,16 @@ EXPECTED: dict[str, Example] = {
                 "note.gap.vipoma",
                 "Frankly Speaking names VIPoma syndrome; no document gives a treatment for it",
             ),
+            note(
+                "note.coherence.ssa_diarrhoea_without_carcinoid_syndrome",
+                "Frankly Speaking describes somatostatin analogues for carcinoid syndrome and "
+                "the treatment of diarrhoea they do not control only for carcinoid diarrhoea",
+            ),
         ),
     ),
     "lung-small-cell-g3-metastatic.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("chemotherapy", CHEMO),
             cat("targeted_therapy", TARGETED),
             cat("radiotherapy", RADIOTHERAPY),
@@ -479,8 +494,9 @@ EXPECTED: dict[str, Example] = {
     ),
     "pancreas-well-differentiated-g3.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("chemotherapy", CHEMO),
-            cat("prrt", PRRT),
+            cat("targeted_therapy", TARGETED),
             point("treatment.surgery.lymph_nodes", LYMPH_NODE_SURGERY),
             point(
                 "question.resectable_unknown",
@@ -498,6 +514,12 @@ EXPECTED: dict[str, Example] = {
             cat("watchful_waiting", NO_WW_SYMPTOMS),
             ther("mesenteric_resection", NO_MESENTERIC_SITE),
             cat("debulking_surgery", NO_DEBULKING),
+            cat(
+                "prrt",
+                "Frankly Speaking lists radiation (given as PRRT) for 'Metastatic (extensive "
+                "disease)'; Macmillan for carcinoid syndrome: regional spread to lymph nodes, no "
+                "syndrome, and surgery not ruled out",
+            ),
         ),
         notes=(
             note(
@@ -513,6 +535,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "unknown-primary-liver-metastases.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             ther("hepatic_artery_embolisation", LIVER),
             ther("sirt", LIVER),
             ther("radiofrequency_ablation", RFA_LIVER),
@@ -550,6 +573,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "skin-merkel-cell.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("surgery", SURGERY_MAIN),
             point(
                 "context.site.skin",
@@ -562,7 +586,6 @@ EXPECTED: dict[str, Example] = {
         must_not=(
             *SPREAD_ONLY_CATEGORIES,
             cat("somatostatin_analogue", NO_SSA_LOCALIZED),
-            cat("radiotherapy", NO_RADIOTHERAPY),
             cat("liver_directed_therapy", NO_LIVER),
             cat("syndrome_control", NO_HORMONE_STATED),
             cat("watchful_waiting", NO_WW_LOCALIZED),
@@ -581,9 +604,10 @@ EXPECTED: dict[str, Example] = {
     ),
     "adrenal-pheochromocytoma.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             point("treatment.syndrome.hormone_control", HORMONE_CONTROL_NAMED_SYNDROME),
             point(
-                "context.site.adrenal_pheochromocytoma",
+                "context.pheochromocytoma",
                 "Frankly Speaking: pheochromocytoma produces too many 'fight-or-flight' "
                 "hormones, causing high blood pressure",
             ),
@@ -616,10 +640,11 @@ EXPECTED: dict[str, Example] = {
     ),
     "small-bowel-liver-metastases-stage-not-given.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             point(
-                "question.stage_unknown",
-                "City of Hope: 'Diagnostic testing is used by doctors to determine the stage'; "
-                "the stage is not given",
+                "context.stage.metastatic",
+                "City of Hope: metastatic NETs 'Have spread throughout the body'; liver spread is "
+                "distant, so the stage is metastatic though not given",
             ),
             cat("somatostatin_analogue", SSA_SPREAD),
             cat("targeted_therapy", TARGETED),
@@ -638,12 +663,18 @@ EXPECTED: dict[str, Example] = {
             ),
         ),
         must_not=(
+            point(
+                "question.stage_unknown",
+                "liver spread already makes the tumour metastatic (City of Hope: 'Have spread "
+                "throughout the body')",
+            ),
             cat("watchful_waiting", NO_WW_SYMPTOMS_UNKNOWN),
             cat("syndrome_control", NO_HORMONE_STATED),
         ),
     ),
     "small-bowel-completely-removed.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             point(
                 "context.follow_up.completely_removed",
                 "Macmillan: 'You have regular follow-up appointments after treatment'; some "
@@ -674,9 +705,7 @@ EXPECTED: dict[str, Example] = {
                     "debulking_surgery",
                     "somatostatin_analogue",
                     "targeted_therapy",
-                    "chemotherapy",
                     "prrt",
-                    "radiotherapy",
                     "immunotherapy",
                     "ablation",
                     "liver_directed_therapy",
@@ -688,10 +717,13 @@ EXPECTED: dict[str, Example] = {
                 "whether surgery can remove the tumour is settled: it has been removed",
             ),
         ),
-        only_categories=frozenset({"clinical_trial", "supportive_care"}),
+        only_categories=frozenset(
+            {"clinical_trial", "supportive_care", "chemotherapy", "radiotherapy"}
+        ),
     ),
     "men1-pancreas-nonfunctioning.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("surgery", SURGERY_MAIN),
             point(
                 "context.inherited.men1",
@@ -722,6 +754,12 @@ EXPECTED: dict[str, Example] = {
     ),
     "rectum-regional-asymptomatic.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
+            point(
+                "question.resectable_unknown",
+                "Macmillan: the aim changes if surgery cannot completely remove the NET; the "
+                "case does not say",
+            ),
             cat("watchful_waiting", WATCHFUL_WAITING),
             point("treatment.watchful_waiting.spread_no_symptoms", WATCHFUL_WAITING),
             point("treatment.surgery.lymph_nodes", LYMPH_NODE_SURGERY),
@@ -738,10 +776,15 @@ EXPECTED: dict[str, Example] = {
             cat("syndrome_control", NON_FUNCTIONING_NO_HORMONE_MEDICINE),
             cat("debulking_surgery", NO_DEBULKING),
             cat("cardiac_care", NO_CARDIAC),
+            point(
+                "question.stage_unknown",
+                "the stage is given (regional)",
+            ),
         ),
     ),
     "pancreas-nonfunctioning-localized-resectable.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("surgery", SURGERY_MAIN),
             point(
                 "test.endoscopic_ultrasound.pancreas",
@@ -757,7 +800,6 @@ EXPECTED: dict[str, Example] = {
             cat("syndrome_control", NON_FUNCTIONING_NO_HORMONE_MEDICINE),
             cat("somatostatin_analogue", NO_SSA_LOCALIZED),
             *SPREAD_ONLY_CATEGORIES,
-            cat("radiotherapy", NO_RADIOTHERAPY),
             cat("debulking_surgery", NO_DEBULKING),
             cat("watchful_waiting", NO_WW_LOCALIZED),
             cat("liver_directed_therapy", NO_LIVER),
@@ -766,6 +808,7 @@ EXPECTED: dict[str, Example] = {
     ),
     "lung-localized-unresectable.yaml": Example(
         must=(
+            *CONTESTED_FOR_ALL,
             cat("radiotherapy", RADIOTHERAPY),
             cat("debulking_surgery", DEBULKING),
             point(
@@ -778,11 +821,23 @@ EXPECTED: dict[str, Example] = {
                 "Frankly Speaking: lung NETs especially 'can produce excessive serotonin, "
                 "resulting in carcinoid syndrome'",
             ),
+            *(
+                point(
+                    rule_id,
+                    "Macmillan lists SSAs, targeted therapy, radionuclide therapy and interferon "
+                    "among the 'Other "
+                    "treatment options' after 'If surgery cannot completely remove the NET'",
+                )
+                for rule_id in (
+                    "treatment.ssa.growth_control",
+                    "treatment.targeted.advanced",
+                    "treatment.prrt.lutetium",
+                    "treatment.immunotherapy.interferon",
+                )
+            ),
         ),
         must_not=(
             cat("surgery", NO_CURATIVE_SURGERY),
-            cat("chemotherapy", NO_CHEMO),
-            cat("targeted_therapy", NO_TARGETED),
             cat("liver_directed_therapy", NO_LIVER),
             cat("watchful_waiting", NO_WW_LOCALIZED),
             cat("syndrome_control", NO_HORMONE_STATED),

@@ -58,12 +58,13 @@ def test_a_bad_case_raises_in_its_place(processes: int) -> None:
 
 
 @pytest.mark.parametrize("processes", [1, 2])
-def test_an_engine_error_raises_in_its_place(processes: int) -> None:
-    broken = Case.model_construct(site="atlantis")  # unvalidated: the engine cannot spell it
+def test_an_unvalidated_case_raises_in_its_place(processes: int) -> None:
+    # Once an EngineError (the engine could not spell it); discuss now validates it first.
+    broken = Case.model_construct(site="atlantis")
     cases = [*CASES[:9], broken, *CASES[9:30]]
     results = discuss_many(cases, processes=processes, today=DAY, chunk_size=4)
     got = list(itertools.islice(results, 9))
-    with pytest.raises(EngineError, match=r"^case 10: .*does not know"):
+    with pytest.raises(CaseError, match=r"^case 10: invalid case\n  - site: Input should be"):
         next(results)
     _same(got, CASES[:9])
 

@@ -31,6 +31,8 @@ def test_the_wheel_contains_the_rulebook_templates_and_types(wheel: Path) -> Non
     assert "netaid/py.typed" in names
     assert any(n.startswith("netaid/templates/") for n in names)
     assert any(n.startswith("netaid/examples/") for n in names)
+    assert "netaid/fhir/mapping.yaml" in names
+    assert "netaid/examples/fhir/ehr-export-small-bowel.json" in names
     assert not any(n.startswith("netaid/rules/") and "seeds" in n for n in names)
 
 
@@ -74,6 +76,25 @@ def test_an_installed_netaid_runs_from_anywhere(wheel: Path, tmp_path: Path) -> 
     )
     assert handout.returncode == 0, handout.stderr
     assert handout.stdout.lower().count("educational only") >= 2
+    # Writing FHIR needs no extra; reading a bundle without netaid[fhir] says how to get it.
+    bundle = subprocess.run(
+        [env_dir / "bin" / "netaid", "discuss", "--site", "lung", "--format", "fhir"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bundle.returncode == 0, bundle.stderr
+    (elsewhere / "bundle.json").write_text(bundle.stdout)
+    read = subprocess.run(
+        [env_dir / "bin" / "netaid", "discuss", "bundle.json"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 2
+    assert "pip install 'netaid[fhir]'" in read.stderr
     where = subprocess.run(
         [python, "-c", "from netaid.rulebook import default_rules_dir; print(default_rules_dir())"],
         cwd=elsewhere,

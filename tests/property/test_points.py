@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import given
 
-from netaid import DISCLAIMER, Case, Discussion, discuss
+from netaid import DISCLAIMER, Case, Discussion, Note, Point, discuss
 from netaid.strategies import cases
 from tests.property._support import PROPERTY, TODAY, _word, case_data, fields_read, fired
 from tests.property.conftest import Subject
@@ -35,6 +35,34 @@ def because_is_true(field: str | None, relation: str, values: tuple[str, ...], d
     }[relation]
 
 
+#: What does not depend on the case is checked once per rule: a rule's sources are the same in
+#: every discussion it appears in, and the fields its condition reads are fixed. (The whole-space
+#: loop below meets each rule in tens of thousands of classes.)
+_SOURCES_CHECKED: set[tuple[str, str]] = set()
+_FIELDS_READ: dict[tuple[str, str], set[str]] = {}
+
+
+def check_sources(subject: Subject, item: Point | Note) -> None:
+    key = (subject.name, item.id)
+    if key in _SOURCES_CHECKED:
+        return
+    assert item.sources, f"{item.id} has no source"
+    tie = item.applies_when.sources if item.applies_when is not None else ()
+    for source in (*item.sources, *tie):
+        assert source.source_id in subject.rulebook.sources
+        assert source.publisher.strip()
+        assert source.section.strip()
+        assert 0 < len(source.quote.split()) <= MAX_QUOTE_WORDS
+    _SOURCES_CHECKED.add(key)
+
+
+def read_by(subject: Subject, rule_id: str) -> set[str]:
+    key = (subject.name, rule_id)
+    if key not in _FIELDS_READ:
+        _FIELDS_READ[key] = fields_read(subject.raw[rule_id].get("when"))
+    return _FIELDS_READ[key]
+
+
 def check_discussion(subject: Subject, case: Case, discussion: Discussion) -> None:
     data = case_data(case)
     assert discussion.disclaimer == DISCLAIMER
@@ -42,14 +70,9 @@ def check_discussion(subject: Subject, case: Case, discussion: Discussion) -> No
     shown = {p.id for p in discussion.points} | {n.id for n in discussion.notes}
     assert shown == fired(subject.raw, case)
     for item in (*discussion.points, *discussion.notes):
-        assert item.sources, f"{item.id} has no source"
-        for source in item.sources:
-            assert source.source_id in subject.rulebook.sources
-            assert source.publisher.strip()
-            assert source.section.strip()
-            assert 0 < len(source.quote.split()) <= MAX_QUOTE_WORDS
+        check_sources(subject, item)
         assert item.because, f"{item.id} gives no reason"
-        read = fields_read(subject.raw[item.id].get("when"))
+        read = read_by(subject, item.id)
         for reason in item.because:
             assert reason.text.strip()
             assert because_is_true(reason.field, reason.relation, reason.values, data), (

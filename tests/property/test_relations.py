@@ -1,8 +1,9 @@
 """Relations the documents imply, checked over the whole class space and on random cases.
 
-- Liver-directed therapy only with liver metastases (Macmillan: "Treatments for NETs in the
-  liver", among them radiofrequency ablation, which "can treat NETs in the liver"; Frankly
-  Speaking: hepatic artery embolisation "to shrink tumors in the liver").
+- Liver-directed therapy only for NETs in the liver: liver metastases, or a NET that started
+  there (Macmillan: "Treatments for NETs in the liver", among them radiofrequency ablation,
+  which "can treat NETs in the liver"; Frankly Speaking: hepatic artery embolisation "to
+  shrink tumors in the liver").
 - Syndrome-specific medicines only with their syndrome (Frankly Speaking, "Treatments to
   Manage Syndromes"): telotristat for carcinoid diarrhoea, cyproheptadine and H1 antagonists
   under carcinoid syndrome, proton pump inhibitors for Zollinger-Ellison, diazoxide for
@@ -10,7 +11,9 @@
   effects of insulin secretion", which the same document ties to insulinoma; the rulebook
   does not repeat the misplacement (docs/rulebook.md), and this relation holds it to that.
 - Watchful waiting never for localized disease (Macmillan: for a NET that "spreads but is not
-  causing symptoms").
+  causing symptoms"), and never for a fast-growing one (Macmillan offers it for "slow-growing"
+  NETs; Cleveland Clinic: grade 3 cells "grow quickly"; City of Hope: poorly differentiated
+  tumours are grade 3; Cleveland Clinic: small and large cell are poorly differentiated).
 - An urgent warning whenever carcinoid syndrome or carcinoid heart disease is present
   (Cleveland Clinic: "Go to the emergency room if ...").
 
@@ -53,6 +56,14 @@ def syndromes_needed(therapies: set[str]) -> list[set[str]]:
     return [SYNDROME_MEDICINES[t] for t in sorted(therapies) if t in SYNDROME_MEDICINES]
 
 
+def fast_growing(data: dict[str, object]) -> bool:
+    return (
+        data["grade"] == "G3"
+        or data["differentiation"] == "poorly"
+        or data.get("cell_type") is not None
+    )
+
+
 def urgent_warning(kind: str, urgency: str) -> bool:
     return kind == "warning" and urgency == "urgent"
 
@@ -67,13 +78,16 @@ def broken_relations(case: Case, discussion: Discussion) -> list[str]:
     for p in points:
         therapies = {t.value for t in p.therapies}
         category = p.category.value if p.category else None
-        if liver_directed(category, therapies) and "liver" not in data["metastases"]:
-            broken.append(f"{p.id}: liver-directed therapy without liver metastases")
+        in_liver = "liver" in data["metastases"] or data["site"] == "liver"
+        if liver_directed(category, therapies) and not in_liver:
+            broken.append(f"{p.id}: liver-directed therapy without a NET in the liver")
         for needed in syndromes_needed(therapies):
             if not needed & set(data["syndromes"]):
                 broken.append(f"{p.id}: {sorted(therapies)} without {sorted(needed)}")
         if category == "watchful_waiting" and data["stage"] == "localized":
             broken.append(f"{p.id}: watchful waiting for localized disease")
+        if category == "watchful_waiting" and fast_growing(data):
+            broken.append(f"{p.id}: watchful waiting for a fast-growing tumour")
     carcinoid = "carcinoid_syndrome" in data["syndromes"] or data["carcinoid_heart_disease"]
     if carcinoid and not any(urgent_warning(p.kind.value, p.urgency.value) for p in points):
         broken.append("carcinoid syndrome or heart disease without an urgent warning")
@@ -104,8 +118,15 @@ def test_random_cases_where_the_relations_bite(subject: Subject, case: Case) -> 
 # --- the relations, over the whole class space ---
 
 PROBES = {
-    "probe.liver": {"contains": {"metastases": "liver"}},
+    "probe.liver": {"any": [{"contains": {"metastases": "liver"}}, {"equals": {"site": "liver"}}]},
     "probe.localized": {"equals": {"stage": "localized"}},
+    "probe.fast_growing": {
+        "any": [
+            {"equals": {"grade": "G3"}},
+            {"equals": {"differentiation": "poorly"}},
+            {"is_known": "cell_type"},
+        ]
+    },
     "probe.carcinoid": {
         "any": [
             {"contains": {"syndromes": "carcinoid_syndrome"}},
@@ -142,7 +163,7 @@ def breaches(subject: Subject) -> Iterator[Breach]:
         category = r.category.value if r.category else None
         if liver_directed(category, therapies):
             yield from found(
-                "liver-directed therapy without liver metastases",
+                "liver-directed therapy without a NET in the liver",
                 r,
                 all_of=[r.id],
                 none_of=["probe.liver"],
@@ -157,6 +178,11 @@ def breaches(subject: Subject) -> Iterator[Breach]:
         if category == "watchful_waiting":
             yield from found(
                 "watchful waiting for localized disease", r, all_of=[r.id, "probe.localized"]
+            )
+            yield from found(
+                "watchful waiting for a fast-growing tumour",
+                r,
+                all_of=[r.id, "probe.fast_growing"],
             )
     urgent = [r.id for r in rules if urgent_warning(r.kind.value, r.urgency.value)]
     yield from found(

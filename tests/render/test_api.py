@@ -29,7 +29,7 @@ def two(mini_engine: Engine) -> list[Discussion]:
 
 
 def test_formats_and_audiences_are_public(two: list[Discussion]) -> None:
-    assert set(FORMATS) == {"text", "markdown", "html", "json"} == set(EXTENSIONS)
+    assert set(FORMATS) == {"text", "markdown", "html", "json", "fhir"} == set(EXTENSIONS)
     assert AUDIENCES == ("tutor", "student")
     assert render(two[0]) == render(two[0], "text", audience="tutor")
     assert render(two[0], "json") == two[0].model_dump_json(indent=2) + "\n"
@@ -121,8 +121,9 @@ def test_worksheet_questions_follow_the_discussion(two: list[Discussion]) -> Non
         "gaps",
         "unknowns",
     ]
+    # Embolisation only: watchful waiting is never for a poorly differentiated tumour.
     assert spread.questions[1].text.startswith(
-        "The documents associate 2 treatments with this profile. Which could they be,"
+        "The documents associate 1 treatment with this profile. What could it be,"
     )
     assert spread.unknown == ("cell type", "functional status", "resectable")
     assert [d.publisher for d in spread.documents][:2] == [

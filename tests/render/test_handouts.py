@@ -261,7 +261,20 @@ def check_student(d: Discussion, fmt: str, out: str) -> None:
         assert flat(n.text) not in shown
 
 
+def check_fhir(d: Discussion, out: str) -> None:
+    """A FHIR bundle holds the case, for either audience: never a point, note or answer."""
+    from netaid.fhir import case_from_bundle
+
+    assert case_from_bundle(out).case == d.case
+    for p in (*d.points, *d.notes):
+        assert p.id not in out
+        assert flat(p.text) not in flat(out)
+
+
 def check(d: Discussion, fmt: str, audience: str, out: str) -> None:
+    if fmt == "fhir":
+        check_fhir(d, out)
+        return
     (check_student if audience == "student" else check_tutor)(d, fmt, out)
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from netaid import Case, Discussion, Engine, discuss
+from netaid import Case, Discussion, Engine, Note, Point, SourceRef, discuss
 from netaid.render import render
 from netaid.render._common import sections, source_numbers
 from tests.render.helpers import find_all, parse_html, text_of
@@ -35,18 +35,39 @@ CASES = [
 Cited = list[tuple[int, bool]]
 
 
+def _refs(item: Point | Note) -> list[SourceRef]:
+    # Handouts show the documents' condition (the tie) before the content quotes.
+    tie = list(item.applies_when.sources) if item.applies_when is not None else []
+    return tie + list(item.sources)
+
+
 def expected(d: Discussion) -> tuple[Cited, Cited]:
     """(reference number, flagged) for every citation of the points, in handout order, and
-    for every citation of the notes."""
+    for every citation of the notes: the quotes of their conditions, then their content."""
     numbers = source_numbers(d)
     points = [
         (numbers[r.source_id], r.possibly_out_of_date)
         for section in sections(d)
         for p in section.points
-        for r in p.sources
+        for r in _refs(p)
+    ]
+    notes = [(numbers[r.source_id], r.possibly_out_of_date) for n in d.notes for r in _refs(n)]
+    return points, notes
+
+
+def expected_text(d: Discussion) -> tuple[Cited, Cited]:
+    """As `expected`, laid out as the text handout is: every quoted line first (the points'
+    and the notes' conditions among them), then the notes' one-line source lists."""
+    numbers = source_numbers(d)
+    points, _ = expected(d)
+    note_ties = [
+        (numbers[r.source_id], r.possibly_out_of_date)
+        for n in d.notes
+        if n.applies_when is not None
+        for r in n.applies_when.sources
     ]
     notes = [(numbers[r.source_id], r.possibly_out_of_date) for n in d.notes for r in n.sources]
-    return points, notes
+    return points + note_ties, notes
 
 
 @pytest.fixture(params=range(len(CASES)), ids=["lung-spread", "unknown-primary"])
@@ -63,7 +84,7 @@ def stale(request: pytest.FixtureRequest, engine: Engine) -> Discussion:
 def text_citations(out: str) -> tuple[Cited, Cited]:
     points = [
         (int(m[1]), m[2] is not None)
-        for m in re.finditer(r"^    \[(\d+)\]( \(possibly out of date\))? ", out, re.M)
+        for m in re.finditer(r"^ {4}(?:  )?\[(\d+)\]( \(possibly out of date\))? ", out, re.M)
     ]
     notes = [
         (int(m[1]), m[2] is not None)
@@ -101,7 +122,7 @@ def html_citations(out: str, d: Discussion) -> tuple[Cited, Cited]:
 
 def test_every_citation_of_a_stale_source_is_flagged_in_text(stale: Discussion) -> None:
     out = render(stale, "text")
-    assert text_citations(out) == expected(stale)
+    assert text_citations(out) == expected_text(stale)
     # Compact: the dates stay in the sources list only.
     assert " ".join(out.split()).count("its stated next review was 2020-12-31") == 1
 
@@ -125,7 +146,7 @@ def test_no_citation_is_flagged_before_the_stated_next_review(engine: Engine, ca
     points, notes = expected(d)
     assert not any(flagged for _, flagged in points + notes)
     assert points  # there are citations to look at
-    assert text_citations(render(d, "text")) == (points, notes)
+    assert text_citations(render(d, "text")) == expected_text(d)
     assert markdown_citations(render(d, "markdown")) == points + notes
     assert html_citations(render(d, "html"), d) == (points, notes)
     for fmt in ("text", "markdown", "html"):

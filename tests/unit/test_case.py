@@ -304,3 +304,22 @@ def test_deeply_nested_json_is_a_case_error(tmp_path: Path) -> None:
     path.write_text('{"site": "lung", "notes": ' + "[" * 100_000 + "]" * 100_000 + "}")
     with pytest.raises(CaseError, match="nested too deeply"):
         load_case(path)
+
+
+def test_text_takes_none_for_an_empty_set_and_refuses_it_beside_members() -> None:
+    case = case_from_text(
+        {"site": "lung", "syndromes": ["none"], "metastases": ("None",), "inherited": ["NONE"]}
+    )
+    assert case.syndromes == case.metastases == case.inherited == frozenset()
+    assert case == case_from_mapping({"site": "lung"})
+    with pytest.raises(CaseError) as info:
+        case_from_text({"site": "lung", "syndromes": ["none", "insulinoma"]})
+    (problem,) = info.value.problems
+    assert problem.field == "syndromes"
+    assert "'none' (no members) cannot be given together with members" in problem.message
+    # A typo lists none among the values text takes; a case file does not take it.
+    with pytest.raises(CaseError) as info:
+        case_from_text({"site": "lung", "inherited": ["men3"]})
+    assert info.value.problems[0].allowed == ("men1", "men2", "vhl", "nf1", "tsc", "none")
+    with pytest.raises(CaseError):
+        case_from_mapping({"site": "lung", "syndromes": ["none"]})

@@ -23,6 +23,7 @@ from netaid.case import Case, Incompatibility, case_fields, case_values, incompa
 from netaid.check import (
     Atom,
     CheckError,
+    CheckReport,
     ClassSpace,
     case_from_values,
     check_rulebook,
@@ -347,9 +348,10 @@ def test_mini_rulebook_passes(mini_rulebook: Rulebook) -> None:
     assert report.engine_problems == ()
     assert report.engines == ENGINES
     if "durable" in ENGINES:
-        # Every rule but surgery for localized disease: 7 rules, of which the two without a
-        # condition are one durable-rules rule.
-        assert report.max_firing == 6
+        # Every rule but surgery for localized disease and one of watchful waiting (never for
+        # a poorly differentiated tumour) and the poorly-differentiated flag: 6 rules, of which
+        # the two without a condition are one durable-rules rule.
+        assert report.max_firing == 5
         (load,) = report.rulesets
         assert (load.rules, load.durable_rules) == (8, 7)
     # grade G1, against unknown, changes the grade question and the poorly-differentiated flag.
@@ -465,16 +467,24 @@ def test_failing_examples_are_reported(tmp_path: Path) -> None:
 def test_a_breached_limit_fails(mini_rulebook: Rulebook) -> None:
     report = check_rulebook(mini_rulebook, match_limit=3)
     assert report.failed
-    assert "6 durable-rules rules fire together" in report.limit_problems[0]
+    assert "5 durable-rules rules fire together" in report.limit_problems[0]
     stack_need = report.rulesets[0].stack_need
     assert f"fill {stack_need} entries of the match stack" in report.limit_problems[1]
 
 
+@pytest.fixture(scope="module")
+def shipped_report(rulebook: Rulebook) -> CheckReport:
+    """The shipped rulebook's check, made once: it examines about a billion classes."""
+    return check_rulebook(rulebook)
+
+
 @needs_durable
-def test_the_reported_load_is_that_of_the_rulesets_the_engine_builds(rulebook: Rulebook) -> None:
+def test_the_reported_load_is_that_of_the_rulesets_the_engine_builds(
+    rulebook: Rulebook, shipped_report: CheckReport
+) -> None:
     from netaid.engines.durable import DurableEngine, match_stack_need
 
-    report = check_rulebook(rulebook)
+    report = shipped_report
     with DurableEngine(rulebook) as engine:
         layout = engine.layout
     assert len(report.rulesets) == len(layout)
@@ -522,8 +532,8 @@ def test_an_engine_that_disagrees_is_a_finding(mini_rulebook: Rulebook) -> None:
     assert "the engine disagrees on ['warning.carcinoid.er']" in report.engine_problems[0]
 
 
-def test_shipped_rulebook_passes(rulebook: Rulebook) -> None:
-    report = check_rulebook(rulebook)
+def test_shipped_rulebook_passes(shipped_report: CheckReport) -> None:
+    report = shipped_report
     assert not report.failed, json.dumps(report.as_dict(), indent=1)[:3000]
     assert report.classes > 1_000_000  # sets and scalars multiply: the point of classes
 
@@ -534,7 +544,7 @@ def test_shipped_rulebook_passes(rulebook: Rulebook) -> None:
 def test_cli_text_and_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--rules", str(MINI_RULES)]) == 0
     out = capsys.readouterr().out
-    assert "class space: 144 classes" in out
+    assert "class space: 216 classes" in out
     assert "netaid check: ok (" in out
 
 
@@ -542,10 +552,10 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--rules", str(MINI_RULES), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["passed"] is True
-    assert data["classes"] == 144
+    assert data["classes"] == 216
     assert data["engine"]["match_limit"] == 64
     assert data["dead"] == []
-    assert data["coverage"]["grade"]["G3"] == ["question.grade_known"]
+    assert data["coverage"]["grade"]["G3"] == ["treatment.watchful_waiting", "question.grade_known"]
 
 
 def test_cli_exit_1_on_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -570,3 +580,40 @@ def test_cli_exit_2_on_a_bad_rulebook(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "'nowhere' is not a value of 'stage'" in err
     assert "Traceback" not in err
+
+
+def test_coherence_relations_are_counted_with_a_case(tmp_path: Path) -> None:
+    folder = write_rulebook(
+        tmp_path,
+        rule("t", "", kind="treatment")
+        + rule(
+            "note.coherence.syndrome_without_symptoms",
+            "{all: [{contains: {syndromes: insulinoma}}, {equals: {symptomatic: false}}]}",
+            kind="note",
+        )
+        + rule("note.gap.other", "{equals: {stage: unknown}}", kind="note"),
+    )
+    rulebook = load_rulebook(folder)
+    report = check_rulebook(rulebook)
+    [relation] = report.coherence
+    assert relation.rule == "note.coherence.syndrome_without_symptoms"
+    space = ClassSpace.build(rulebook)
+    flagged = space.class_count - space.count_without([relation.rule])
+    assert relation.classes == flagged > 0
+    assert report.coherent_classes == space.class_count - flagged
+    assert relation.case is not None
+    assert "note.coherence.syndrome_without_symptoms" in fired_by(
+        rulebook, case_values(Case.model_validate(relation.case))
+    )
+    assert report.as_dict()["coherence"]["relations"][0]["rule"] == relation.rule
+    assert not report.failed
+
+
+def test_the_shipped_coherence_relations_each_flag_some_classes(
+    rulebook: Rulebook, shipped_report: CheckReport
+) -> None:
+    report = shipped_report
+    ids = {c.rule for c in report.coherence}
+    assert {r.id for r in rulebook if r.id.startswith(("note.coherence.", "note.flag."))} == ids
+    assert all(c.classes > 0 and c.case is not None for c in report.coherence)
+    assert 0 < report.coherent_classes < report.classes

@@ -211,7 +211,7 @@ def test_every_ruleset_of_the_plan_stays_under_the_node_bound(tmp_path: Path) ->
 
 
 def test_a_single_rule_too_large_for_any_ruleset_is_refused(mini_rulebook: Rulebook) -> None:
-    with pytest.raises(EngineLimitError, match=r"rule '[a-z._]+' \(rules.yaml\) expands to 6"):
+    with pytest.raises(EngineLimitError, match=r"rule '[a-z._]+' \(rules.yaml\) expands to 12"):
         plan_rulesets(mini_rulebook.rules, budget=3)
 
 

@@ -1,7 +1,10 @@
-"""The on-disk cache of parsed rule files: used when valid, ignored when not, never for cases."""
+"""The on-disk cache of parsed rule files: used when valid, ignored when not, never for cases;
+never serving what its rule file does not hold, never running code, never in a folder others
+can write."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -24,7 +27,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def entries(folder: Path) -> list[Path]:
-    return sorted((folder / "cache").glob("*.pickle"))
+    return sorted((folder / "cache").glob("*.json"))
 
 
 def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,10 +64,10 @@ def test_the_cached_data_is_still_checked_against_the_rule_format(
     load_rulebook(folder / "rules")
     # Whatever an entry says, the rule format still applies to it.
     for entry in entries(folder):
-        data = pickle.loads(entry.read_bytes())
-        if "rules" in data:
-            data["rules"][0]["kind"] = "prophecy"
-            entry.write_bytes(pickle.dumps(data))
+        stored = json.loads(entry.read_bytes())
+        if "rules" in stored[2]:
+            stored[2]["rules"][0]["kind"] = "prophecy"
+            entry.write_text(json.dumps(stored))
     no_parsing(monkeypatch)
     with pytest.raises(RulebookError, match="kind: Input should be"):
         load_rulebook(folder / "rules")
@@ -76,7 +79,7 @@ def test_a_truncated_entry_is_a_miss_and_is_rewritten(folder: Path) -> None:
         entry.write_bytes(entry.read_bytes()[:10])
     assert load_rulebook(folder / "rules").rules == expected
     for entry in entries(folder):
-        pickle.loads(entry.read_bytes())  # whole again
+        json.loads(entry.read_bytes())  # whole again
 
 
 class _Planted:
@@ -107,7 +110,7 @@ def test_a_cache_that_cannot_be_written_is_no_error(
     assert len(load_rulebook(MINI_RULES)) > 0
     assert blocked.read_text() == "not a folder"
     assert not list(tmp_path.glob("**/*.tmp"))
-    assert not list(tmp_path.glob("**/*.pickle"))
+    assert not list(tmp_path.glob("**/*.json"))
 
 
 def test_an_empty_setting_turns_the_cache_off(
@@ -161,3 +164,77 @@ def test_old_entries_are_pruned(folder: Path, monkeypatch: pytest.MonkeyPatch) -
     assert len(entries(folder)) == 3
     no_parsing(monkeypatch)
     load_rulebook(folder / "rules")  # what the last load wrote was kept
+
+
+# --- trust: the cache serves only what the rule file holds, from a folder only we write ---
+
+
+def _poison(folder: Path) -> None:
+    """Plant what the issue's attacker planted: the shipped-looking warning turned harmless,
+    at every entry's own name, in the entry's own format."""
+    for entry in (folder / "cache").iterdir():
+        raw = entry.read_bytes()
+        try:
+            stored = json.loads(raw)
+            data = stored[2]
+        except ValueError:
+            stored, data = None, pickle.loads(raw)
+        if "rules" in data:
+            data["rules"][0]["title"] = "No need to contact your care team"
+            entry.write_bytes(pickle.dumps(data) if stored is None else json.dumps(stored).encode())
+
+
+def test_a_planted_entry_in_a_folder_others_can_write_is_not_served(folder: Path) -> None:
+    load_rulebook(folder / "rules")
+    (folder / "cache").chmod(0o777)
+    _poison(folder)
+    assert load_rulebook(folder / "rules").rules[0].title != "No need to contact your care team"
+
+
+def test_a_folder_of_another_user_is_not_used(folder: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    load_rulebook(folder / "rules")
+    _poison(folder)
+    os.chown(folder / "cache", 65534, 65534)
+    assert load_rulebook(folder / "rules").rules[0].title != "No need to contact your care team"
+
+
+def test_an_entry_made_from_other_bytes_is_not_served(folder: Path) -> None:
+    # Each file's entry swapped for the other's: names match, contents do not.
+    load_rulebook(folder / "rules")
+    first, second = entries(folder)
+    a, b = first.read_bytes(), second.read_bytes()
+    first.write_bytes(b)
+    second.write_bytes(a)
+    assert len(load_rulebook(folder / "rules")) > 0
+
+
+def test_an_entry_that_is_a_symlink_is_not_followed(folder: Path) -> None:
+    load_rulebook(folder / "rules")
+    first, second = entries(folder)
+    first.unlink()
+    first.symlink_to(second)
+    assert len(load_rulebook(folder / "rules")) > 0
+
+
+def test_the_folder_is_made_owner_only(folder: Path) -> None:
+    load_rulebook(folder / "rules")
+    assert (folder / "cache").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_symlinked_folder_is_not_used(folder: Path, tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere"
+    real.mkdir(mode=0o700)
+    (folder / "cache").symlink_to(real)
+    load_rulebook(folder / "rules")
+    assert list(real.iterdir()) == []
+
+
+def test_entries_are_data_not_pickles(folder: Path) -> None:
+    load_rulebook(folder / "rules")
+    assert entries(folder)
+    for entry in entries(folder):
+        stored = json.loads(entry.read_bytes())
+        assert stored[0] == 1
+        assert len(stored[1]) == 64  # the SHA-256 of the rule file it was made from

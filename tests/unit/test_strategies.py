@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from netaid import Case, Metastasis, Stage, Syndrome
+from netaid import Case, Metastasis, Stage, Syndrome, load_rulebook
 from netaid.case import case_fields, case_values, incompatibilities
-from netaid.strategies import cases, invalid_cases
+from netaid.strategies import cases, coherent_cases, invalid_cases
+from netaid.vignettes import incoherence_notes
+from tests.conftest import FIXTURES
 
 
 @given(cases())
@@ -128,3 +130,29 @@ def test_without_hypothesis_the_error_says_how_to_install(monkeypatch: pytest.Mo
         cases()
     with pytest.raises(ImportError, match="pip install"):
         invalid_cases()
+
+
+_COHERENCE = load_rulebook(FIXTURES / "coherence")
+
+
+@given(coherent_cases(_COHERENCE))
+@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+def test_coherent_cases_are_coherent(case: Case) -> None:
+    assert incoherence_notes(case, _COHERENCE) == ()
+
+
+@given(coherent_cases(_COHERENCE, site="pancreas", syndromes={"insulinoma"}))
+@settings(max_examples=50, suppress_health_check=[HealthCheck.filter_too_much])
+def test_coherent_cases_honour_pins(case: Case) -> None:
+    assert case.syndromes == {Syndrome.INSULINOMA}
+    assert case.site.value == "pancreas"
+    assert case.symptomatic is not False
+
+
+def test_coherent_cases_shrink_to_the_simplest_coherent_case() -> None:
+    found = find(coherent_cases(_COHERENCE, differentiation="poorly"), lambda c: True)
+    assert found == Case(site="unknown", differentiation="poorly")
+    with_grade = find(
+        coherent_cases(_COHERENCE, differentiation="poorly"), lambda c: c.grade.value != "unknown"
+    )
+    assert with_grade.grade.value == "G3"

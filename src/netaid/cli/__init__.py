@@ -14,18 +14,22 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _check, _discuss, _explain, _lint, _schema, _vignettes
+from netaid.cli import _check, _diff, _discuss, _explain, _lint, _review, _schema, _vignettes
 from netaid.cli._common import (
+    EXIT_FINDINGS,
     EXIT_INTERNAL,
     EXIT_IOERR,
+    EXIT_OK,
     EXIT_USAGE,
     OutputError,
     Parser,
     UsageError,
     discard_out,
     flush_out,
+    say,
+    stderr,
 )
-from netaid.errors import NetaidError
+from netaid.errors import NetaidError, WriteError
 
 __all__ = ["main"]
 
@@ -36,13 +40,17 @@ COMMANDS: dict[str, ModuleType] = {
     "lint": _lint,
     "vignettes": _vignettes,
     "check": _check,
+    "review": _review,
+    "diff": _diff,
 }
 
 EPILOG = (
     "exit status: 0 done; 1 the command ran and found problems (lint, check) or a batch row "
     f"failed; {EXIT_USAGE} bad input (a faulty case, flag, file or rulebook); "
     f"{EXIT_INTERNAL} a bug in netaid (NETAID_DEBUG=1 shows the traceback); {EXIT_IOERR} the "
-    "output could not be written (netaid: error: cannot write output: ..., e.g. a full disk)."
+    "output could not be written (standard output, an output file, or standard error when the "
+    "command would otherwise have exited 0 or 1: e.g. a full disk); 130 and 143 interrupted "
+    "(SIGINT, SIGTERM)."
 )
 
 
@@ -90,13 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Flushed here, so that a failed write is reported; at interpreter shutdown it could
         # only be "Exception ignored" and exit status 120.
         flush_out()
+        if stderr.lost and status in (EXIT_OK, EXIT_FINDINGS):
+            # Messages (bad rows, files written) were lost: not the normal run it looks like.
+            return EXIT_IOERR
         return status
-    except OutputError as exc:
-        print(f"netaid: error: {exc}", file=sys.stderr)
+    except (OutputError, WriteError) as exc:
+        say(f"netaid: error: {exc}")
         discard_out()
         return EXIT_IOERR
     except (UsageError, NetaidError) as exc:
-        print(f"netaid: error: {exc}", file=sys.stderr)
+        say(f"netaid: error: {exc}")
         return EXIT_USAGE
     except BrokenPipeError:
         discard_out()
@@ -106,9 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in netaid: say so plainly, traceback only on request
         if os.environ.get("NETAID_DEBUG"):
             raise
-        print(
+        say(
             f"netaid: internal error: {type(exc).__name__}: {exc} "
-            "(set NETAID_DEBUG=1 for details; please report it)",
-            file=sys.stderr,
+            "(set NETAID_DEBUG=1 for details; please report it)"
         )
         return EXIT_INTERNAL

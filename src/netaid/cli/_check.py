@@ -105,6 +105,14 @@ def format_text(report: CheckReport) -> str:
         out.extend(f"  - {c.rule} and {c.excludes}, e.g. {_case(c.case)}" for c in report.conflicts)
     else:
         add("conflicts: none")
+    if report.coherence:
+        add(
+            f"coherence: {report.coherent_classes:,} classes are coherent; "
+            f"{len(report.coherence)} relations flag the rest:"
+        )
+        out.extend(
+            f"  - {c.rule}: {c.classes:,} classes, e.g. {_case(c.case)}" for c in report.coherence
+        )
     gap = report.incomplete
     add(f"classes with no treatment point and no note: {gap.classes:,}")
     out.extend(_gap_lines(gap, "  "))

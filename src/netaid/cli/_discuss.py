@@ -3,18 +3,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import sys
+import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from types import FrameType
+from typing import Any, Protocol
 
 from netaid._api import default_engine, discuss
+from netaid._files import write_atomic
 from netaid.batch import BatchReader, Row, batch_kind, slug, write_batch
-from netaid.case import Case, case_fields, case_from_text, load_case, text_value
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
+from netaid.case import NO_MEMBERS, Case, case_fields, case_from_text, text_value
+from netaid.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    UsageError,
+    say,
+    stderr,
+    write_out,
+)
+from netaid.cli._fhir import add_fhir_flags, load_case_or_bundle
 from netaid.engines import ENGINE_NAMES, Engine, make_engine
-from netaid.errors import CaseError, FieldProblem
+from netaid.errors import CaseError, FieldProblem, WriteError
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
 from netaid.rulebook import load_rulebook
 
@@ -23,7 +37,12 @@ SET_FLAGS = {"metastases": "metastasis", "syndromes": "syndrome", "inherited": "
 
 
 def add_case_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per Case field, generated from the model so the two never drift apart."""
+    """One flag per Case field, generated from the model so the two never drift apart.
+
+    Every value can be given, absent ones too: a set flag takes `none` for the empty set
+    (`--syndrome none`), a yes/no flag has a `--no-` twin (`--no-carcinoid-heart-disease`),
+    and every scalar takes `unknown`.
+    """
     group = parser.add_argument_group("case fields (these override a case file's values)")
     for name, spec in case_fields().items():
         flag = "--" + SET_FLAGS.get(name, name).replace("_", "-")
@@ -33,10 +52,22 @@ def add_case_flags(parser: argparse.ArgumentParser) -> None:
                 dest=name,
                 action="append",
                 metavar="VALUE",
-                help=f"one of {', '.join(spec.values)}; repeatable",
+                help=f"one of {', '.join(spec.values)}; repeatable; {NO_MEMBERS}: no members",
             )
         elif spec.kind == "flag":
-            group.add_argument(flag, dest=name, action="store_const", const=True, default=None)
+            # Yes and no are one choice: giving both is refused, not settled by order.
+            pair = group.add_mutually_exclusive_group()
+            pair.add_argument(
+                flag, dest=name, action="store_const", const=True, default=None, help="yes"
+            )
+            pair.add_argument(
+                "--no-" + flag.removeprefix("--"),
+                dest=name,
+                action="store_const",
+                const=False,
+                default=None,
+                help="no",
+            )
         elif spec.kind == "tristate":
             group.add_argument(flag, dest=name, metavar="yes|no|unknown")
         else:
@@ -119,10 +150,27 @@ def out_dir(path: Path) -> Path:
 
 
 def write_file(path: Path, text: str) -> None:
+    """Write a file whole (through a temporary file renamed into place) or not at all."""
     try:
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
     except OSError as exc:
-        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+        raise WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def write_new_file(folder: Path, stem: str, extension: str, text: str) -> Path:
+    """Write `stem.extension` in `folder`, never replacing an existing file: two cases whose
+    names make the same stem (`Case A.yaml`, `case_a.yaml`) get `stem-2`, ... The path written."""
+    for number in range(1, 10_000):
+        name = stem if number == 1 else f"{stem}-{number}"
+        path = folder / f"{name}.{extension}"
+        try:
+            write_atomic(path, text, replace=False)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        return path
+    raise WriteError(f"cannot write {stem}.{extension} in {str(folder)!r}: every name is taken")
 
 
 # --- netaid discuss ---
@@ -137,6 +185,9 @@ def register(subparsers: Any) -> None:
         "fields as ;-separated members, blank cells omitted). A batch writes one file per "
         "case into --out DIR, reports each bad row on stderr and skips it: the exit status "
         "is 0 if every row was written, 1 if any row failed, 2 if the input is unusable. "
+        "Interrupted (Ctrl-C, SIGTERM), a batch finishes the row at hand and says where it "
+        "stopped; --skip or --resume goes on from there. A single case never replaces a file "
+        "in --out: a name already taken gets a number. "
         "Every scalar field takes unknown, as a flag or a CSV cell: for --cell-type, "
         "--symptomatic and --resectable it means not given.",
     )
@@ -151,13 +202,39 @@ def register(subparsers: Any) -> None:
         help="write into this folder (created if missing) instead of standard output; "
         "required for a batch",
     )
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument(
+        "--skip",
+        type=_row_count,
+        default=0,
+        metavar="N",
+        help="batch: pass over rows numbered up to N (as messages number them)",
+    )
+    resume.add_argument(
+        "--resume",
+        action="store_true",
+        help="batch: go on after the highest row already written in --out",
+    )
+    add_fhir_flags(p)
     add_case_flags(p)
+
+
+def _row_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {count}")
+    return count
 
 
 def case_from_args(args: argparse.Namespace) -> Case:
     data: dict[str, Any] = {}
     if args.case_file:
-        data = load_case(args.case_file).model_dump(exclude_defaults=True)
+        # A FHIR Bundle (.json with a resourceType) is read with netaid.fhir.
+        case = load_case_or_bundle(args.case_file, show_mapping=args.show_mapping)
+        data = case.model_dump(exclude_defaults=True)
     data.update(case_flag_values(args))
     if not args.case_file and "site" not in data:
         raise CaseError([FieldProblem("site", "give a case file, or at least --site")])
@@ -167,6 +244,8 @@ def case_from_args(args: argparse.Namespace) -> Case:
 def run(args: argparse.Namespace) -> int:
     if args.case_file and args.case_file != "-" and batch_kind(args.case_file):
         return run_batch(args)
+    if args.skip or args.resume:
+        raise UsageError("--skip and --resume go on with a batch file (.jsonl, .csv)")
     case = case_from_args(args)
     with engine_for(args) as engine:
         discussion = discuss(case, engine=engine, today=args.as_of)
@@ -176,9 +255,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     stem = Path(args.case_file).stem if args.case_file not in (None, "-") else ""
     name = slug(stem) or slug(case.title or "") or "case"
-    path = out_dir(args.out) / f"{name}.{EXTENSIONS[args.format]}"
-    write_file(path, output)
-    print(f"netaid: wrote {path}", file=sys.stderr)
+    path = write_new_file(out_dir(args.out), name, EXTENSIONS[args.format], output)
+    say(f"netaid: wrote {path}")
     return EXIT_OK
 
 
@@ -188,9 +266,14 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("a batch file needs --out DIR: one file is written per case")
     today = args.as_of or dt.date.today()  # one date for the whole batch, even past midnight
-    with BatchReader(args.case_file) as reader, engine_for(args) as engine:
+    extension = EXTENSIONS[args.format]
+    skip = args.skip
+    if args.resume:
+        skip = last_row_written(args.out, extension)
+        say(f"netaid: --resume: going on after row {skip}")
+    with BatchReader(args.case_file, skip=skip) as reader, engine_for(args) as engine:
         folder = out_dir(args.out)
-        progress = Progress(sys.stderr, reader.size)
+        progress = Progress(stderr, reader.size)
         failed = 0
 
         def on_row(row: Row, path: Path | None) -> None:
@@ -205,24 +288,96 @@ def run_batch(args: argparse.Namespace) -> int:
             discussion = discuss(case, engine=engine, today=today)
             return render(discussion, args.format, audience=args.audience)
 
-        try:
-            summary = write_batch(
-                reader,
-                folder,
-                produce=produce,
-                extension=EXTENSIONS[args.format],
-                on_row=on_row,
-            )
-        finally:
-            progress.finish()
-    if summary.written + summary.failed == 0:
-        raise UsageError(f"{args.case_file}: no cases in the file")
+        with _signals_stop() as stop:
+            try:
+                summary = write_batch(
+                    reader,
+                    folder,
+                    produce=produce,
+                    extension=extension,
+                    on_row=on_row,
+                    digits=reader.digits,
+                    stop=stop.requested,
+                )
+            finally:
+                progress.finish()
     total = summary.written + summary.failed
     verdict = f"; {summary.failed} failed" if summary.failed else ""
-    print(
-        f"netaid: {summary.written} of {total} rows written to {folder}{verdict}", file=sys.stderr
-    )
+    skipped = f"; {reader.skipped} skipped" if reader.skipped else ""
+    counts = f"{summary.written} of {total} rows written to {folder}{verdict}{skipped}"
+    if summary.stopped:
+        last = summary.last
+        say(
+            f"netaid: interrupted after row {last}: {counts}; rerun with --skip {last} "
+            "(or --resume) to go on"
+        )
+        return EXIT_SIGTERM if stop.signal == signal.SIGTERM else EXIT_SIGINT
+    if total + reader.skipped == 0:
+        raise UsageError(f"{args.case_file}: no cases in the file")
+    say(f"netaid: {counts}")
     return EXIT_FINDINGS if summary.failed else EXIT_OK
+
+
+_ROW_FILE = re.compile(r"row-(\d+)(?:-[a-z0-9-]*)?\.([a-z]+)")
+
+
+def last_row_written(folder: Path, extension: str) -> int:
+    """The highest row number of the batch output files in `folder` (0 if none).
+
+    Every file there is whole (each is renamed into place once written), so the batch can go
+    on from the row after it.
+    """
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise UsageError(f"--resume: cannot read {str(folder)!r}: {exc.strerror}") from None
+    numbers = [
+        int(match.group(1))
+        for name in names
+        if (match := _ROW_FILE.fullmatch(name)) and match.group(2) == extension
+    ]
+    return max(numbers, default=0)
+
+
+class _StopRequest:
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[_StopRequest]:
+    """While a batch runs, SIGINT and SIGTERM ask it to stop after the row at hand, so that no
+    file is left half-written and the summary can say where it stopped. A second signal
+    interrupts at once."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals are only delivered to the main thread: nothing to catch
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.signal is not None:
+            raise KeyboardInterrupt
+        stop.signal = signum
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _Stream(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+    def isatty(self) -> bool: ...
 
 
 class Progress:
@@ -237,7 +392,7 @@ class Progress:
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: _Stream,
         total_bytes: int,
         *,
         clock: Callable[[], float] = time.monotonic,

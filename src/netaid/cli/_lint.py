@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, write_out
-from netaid.lint import check_quotes
+from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, say, write_out
+from netaid.lint import check_conditions, check_quotes
 from netaid.rulebook import load_rulebook
 
 
@@ -22,11 +21,19 @@ def run(args: argparse.Namespace) -> int:
     rulebook = load_rulebook(args.rules)
     problems = check_quotes(rulebook, args.corpus)
     for problem in problems:
-        print(f"netaid lint: {problem}", file=sys.stderr)
-    citations = sum(len(r.citations) for r in rulebook.rules)
-    verdict = "FAILED" if problems else "ok"
-    write_out(
-        f"netaid lint: {verdict}: {citations} citations in {len(rulebook)} rules checked, "
-        f"{len(problems)} not found\n"
+        say(f"netaid lint: {problem}")
+    untied = check_conditions(rulebook)
+    for untied_rule in untied:
+        say(f"netaid lint: {untied_rule}")
+    citations = sum(
+        len(r.citations) + (len(r.applies_when.citations) if r.applies_when else 0)
+        for r in rulebook.rules
     )
-    return EXIT_FINDINGS if problems else EXIT_OK
+    restricted = sum(1 for r in rulebook.rules if r.applies_when is not None)
+    failed = bool(problems or untied)
+    write_out(
+        f"netaid lint: {'FAILED' if failed else 'ok'}: {citations} citations in "
+        f"{len(rulebook)} rules checked, {len(problems)} not found; "
+        f"{restricted} restricted rules say when they apply, {len(untied)} do not\n"
+    )
+    return EXIT_FINDINGS if failed else EXIT_OK

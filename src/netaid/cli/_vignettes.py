@@ -3,13 +3,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from netaid._api import discuss
 from netaid.case import case_from_text
-from netaid.cli._common import EXIT_OK, write_out
+from netaid.cli._common import EXIT_OK, say, write_out
 from netaid.cli._discuss import (
     add_case_flags,
     add_output_flags,
@@ -36,10 +35,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "vignettes",
         help="draw valid teaching cases reproducibly and write a handout for each",
-        description="Draw --count valid, varied cases and write a handout for each. The same "
-        "--seed, constraints, --as-of and netaid version give byte-identical output. Case "
-        "flags constrain every case (a set flag gives the whole set); --title prefixes the "
-        "numbered titles.",
+        description="Draw --count valid, varied cases and write a handout for each. Cases are "
+        "coherent (no note of the rulebook says the documents make the profile implausible) "
+        "unless --include-flagged is given, and their sites follow the documents' figures "
+        "for how often NETs start there. The same --seed, constraints, --as-of and netaid "
+        "version give byte-identical output. Case flags constrain every case: a set flag "
+        "gives the whole set (none: the empty set), a yes/no flag has a --no- twin, and "
+        "every scalar takes unknown; --title prefixes the numbered titles.",
     )
     p.add_argument("--count", type=_count, required=True, help="how many cases to draw")
     p.add_argument(
@@ -55,6 +57,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="every case in one file, - for standard output (the default)",
     )
+    p.add_argument(
+        "--include-flagged",
+        action="store_true",
+        help="also draw profiles that a note.coherence. or note.flag. note of the rulebook "
+        "flags as implausible (by default every case is coherent)",
+    )
     add_output_flags(p, default_format="markdown")
     add_case_flags(p)
 
@@ -65,11 +73,17 @@ def run(args: argparse.Namespace) -> int:
     # Checked as typed first, so that an error offers the values the flags take; a missing
     # site gets a stand-in, as draw_cases gives it.
     case_from_text({"site": "unknown", **constraints}, origin="vignette constraints")
-    cases = draw_cases(args.count, seed, constraints)
-    if args.seed is None:
-        print(f"netaid: vignettes drawn with --seed {seed}", file=sys.stderr)
     today = args.as_of or dt.date.today()
     with engine_for(args) as engine:
+        cases = draw_cases(
+            args.count,
+            seed,
+            constraints,
+            rules=engine,
+            coherent=not args.include_flagged,
+        )
+        if args.seed is None:
+            say(f"netaid: vignettes drawn with --seed {seed}")
         discussions = [discuss(case, engine=engine, today=today) for case in cases]
     if args.out is not None:
         folder = out_dir(args.out)
@@ -77,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
         for number, discussion in enumerate(discussions, start=1):
             name = f"vignette-{number:0{width}d}.{EXTENSIONS[args.format]}"
             write_file(folder / name, render(discussion, args.format, audience=args.audience))
-        print(f"netaid: wrote {len(discussions)} vignettes to {folder}", file=sys.stderr)
+        say(f"netaid: wrote {len(discussions)} vignettes to {folder}")
         return EXIT_OK
     output = render_many(discussions, args.format, audience=args.audience)
     if args.combined in (None, "-"):
         write_out(output)
     else:
         write_file(Path(args.combined), output)
-        print(f"netaid: wrote {len(discussions)} vignettes to {args.combined}", file=sys.stderr)
+        say(f"netaid: wrote {len(discussions)} vignettes to {args.combined}")
     return EXIT_OK

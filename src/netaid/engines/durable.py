@@ -569,9 +569,13 @@ class DurableEngine(Engine):
             self._plan.append(members)
             self._definitions.append(json.dumps(definition, separators=(",", ":")))
         self._handles: list[int] = []
+        # Rulesets whose session has run an action: only their state can be deleted safely.
+        self._acted: set[int] = set()
         self._build()
         # C rulesets are never freed by durable-rules itself.
-        self._finalizer = weakref.finalize(self, _delete_rulesets, self._c, self._handles)
+        self._finalizer = weakref.finalize(
+            self, _delete_rulesets, self._c, self._handles, self._acted
+        )
 
     @property
     def plan(self) -> tuple[tuple[str, ...], ...]:
@@ -595,7 +599,7 @@ class DurableEngine(Engine):
                 name = f"netaid_{next(self._names)}"
                 handles.append(self._c.create_ruleset(name, definition))
         except Exception as exc:
-            _delete_rulesets(self._c, handles)
+            _delete_rulesets(self._c, handles, self._acted)
             raise EngineError(f"durable-rules refused the rulebook: {exc}") from exc
         self._handles.extend(handles)
 
@@ -617,7 +621,7 @@ class DurableEngine(Engine):
                 return frozenset(fired)
             except Exception as exc:
                 # Whatever state the C engine is in, none of it is used again.
-                _delete_rulesets(self._c, self._handles)
+                _delete_rulesets(self._c, self._handles, self._acted)
                 with contextlib.suppress(EngineError):
                     self._build()  # or on the next call
                 if isinstance(exc, EngineError):
@@ -642,6 +646,7 @@ class DurableEngine(Engine):
             message = action[1] if action else None
             while message:
                 add(message)
+                self._acted.add(handle)
                 message = next_action(handle, state)
         finally:
             c.retract_fact(handle, fact)
@@ -656,9 +661,17 @@ class DurableEngine(Engine):
             raise EngineError(f"durable-rules reported an unknown rule {exc.args[0]!r}") from None
 
 
-def _delete_rulesets(c_module: Any, handles: list[int]) -> None:
+def _delete_rulesets(c_module: Any, handles: list[int], acted: set[int]) -> None:
     while handles:
         handle = handles.pop()
+        # delete_ruleset leaves the session's state (about 0.9 MB: its message, frame and
+        # result pools) allocated. delete_state frees it, but frees the state's action
+        # context too, which durable-rules leaves uninitialised until an action runs: only a
+        # session that has run one can be deleted (its context is then reset to NULL).
+        if handle in acted:
+            acted.discard(handle)
+            with contextlib.suppress(c_module.error):
+                c_module.delete_state(handle, _SID)
         # A handle already gone (or never valid) has nothing left to free.
         with contextlib.suppress(c_module.error):
             c_module.delete_ruleset(handle)

@@ -1,4 +1,4 @@
-"""Renderers: a Discussion as text, Markdown, HTML or JSON, for a tutor or a student.
+"""Renderers: a Discussion as text, Markdown, HTML, JSON or FHIR, for a tutor or a student.
 
 Each format is one function from a Discussion to a string, registered in `FORMATS`, so a new
 format (FHIR, CDS Hooks cards) is one more entry, not a change to the core. Every renderer
@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from netaid.discussion import Discussion
 from netaid.errors import RenderError
+from netaid.render._fhir import render_fhir, render_fhir_many
 from netaid.render._html import render_html, render_html_many
 from netaid.render._json import render_json, render_json_many
 from netaid.render._markdown import render_markdown, render_markdown_many
@@ -47,16 +48,24 @@ FORMATS: dict[str, Renderer] = {
     "markdown": render_markdown,
     "html": render_html,
     "json": render_json,
+    "fhir": render_fhir,
 }
 
 #: The file name extension of each format, for commands that write files.
-EXTENSIONS: dict[str, str] = {"text": "txt", "markdown": "md", "html": "html", "json": "json"}
+EXTENSIONS: dict[str, str] = {
+    "text": "txt",
+    "markdown": "md",
+    "html": "html",
+    "json": "json",
+    "fhir": "json",
+}
 
 _MANY: dict[str, Callable[..., str]] = {
     "text": render_text_many,
     "markdown": render_markdown_many,
     "html": render_html_many,
     "json": render_json_many,
+    "fhir": render_fhir_many,
 }
 
 

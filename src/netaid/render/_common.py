@@ -11,6 +11,7 @@ from netaid.discussion import (
     Discussion,
     Point,
     SourceRef,
+    Tie,
     describe_value,
     field_label,
 )
@@ -109,8 +110,12 @@ def cited_sections(discussion: Discussion) -> dict[str, list[str]]:
 def _all_refs(discussion: Discussion) -> Iterator[SourceRef]:
     for point in discussion.points:
         yield from point.sources
+        if point.applies_when is not None:
+            yield from point.applies_when.sources
     for note in discussion.notes:
         yield from note.sources
+        if note.applies_when is not None:
+            yield from note.applies_when.sources
 
 
 #: The short flag every citation of a source past its stated next review carries, next to its
@@ -129,6 +134,13 @@ def review_text(ref: SourceRef) -> str:
     if ref.possibly_out_of_date and ref.next_review:
         text += f"; possibly out of date: its stated next review was {ref.next_review.isoformat()}"
     return text
+
+
+def tie_lead(tie: Tie) -> str:
+    """How a handout introduces a point's condition: the documents' tie, or the profile's gap."""
+    if tie.basis == "profile":
+        return f"Shown because {tie.ties}."
+    return f"The documents tie this to {tie.ties}" + (":" if tie.sources else ".")
 
 
 def urgency_tag(urgency: Urgency) -> str:

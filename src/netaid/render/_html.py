@@ -20,6 +20,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
 )
 from netaid.render._worksheet import worksheet
 
@@ -44,6 +45,7 @@ def _environment() -> jinja2.Environment:
     env.globals.update(
         review_text=review_text,
         citation_flag=citation_flag,
+        tie_lead=tie_lead,
         intro=INTRO,
         provenance=provenance,
         change_text=change_text,

@@ -19,6 +19,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
     urgency_tag,
 )
 from netaid.render._worksheet import worksheet
@@ -33,6 +34,11 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|&#~])")
 # What makes a line a block (list item, thematic break, setext underline) when it starts one.
 _BLOCK_START = re.compile(r"^(\d{1,9})([.)])|^([-+=])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
+# What GitHub-flavoured Markdown turns into a link by itself (extended autolinks): a scheme
+# and its colon, "www.", an email address. A backslash before the colon, the dot or the @
+# stops it and shows the same characters: the text is the author's, not a link netaid vouches
+# for.
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto|xmpp)(?=:)|\bwww(?=\.)|(?=@)")
 
 
 def markdown_escape(text: object) -> str:
@@ -40,7 +46,7 @@ def markdown_escape(text: object) -> str:
 
     Used for every value the templates put inside a line (titles, table cells, list items).
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _no_autolinks(_MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split())))
 
 
 def markdown_escape_block(text: object) -> str:
@@ -49,12 +55,16 @@ def markdown_escape_block(text: object) -> str:
     for paragraph in _BLANK_LINES.split(str(text).strip()):
         lines = []
         for line in paragraph.splitlines():
-            escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(line.split()))
+            escaped = _no_autolinks(_MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(line.split())))
             if escaped:
                 lines.append(_BLOCK_START.sub(_escape_block_start, escaped))
         # A backslash at the end of a line is a hard line break: the author's lines survive.
         paragraphs.append("\\\n".join(lines))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def _no_autolinks(text: str) -> str:
+    return _AUTOLINK.sub(lambda match: match.group(0) + "\\", text)
 
 
 def _escape_block_start(match: re.Match[str]) -> str:
@@ -81,6 +91,7 @@ def _environment() -> jinja2.Environment:
     env.globals.update(
         review_text=review_text,
         citation_flag=citation_flag,
+        tie_lead=tie_lead,
         urgency_tag=urgency_tag,
         intro=INTRO,
         provenance=provenance,

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from netaid._untrusted import printable
 from netaid.case import Case
-from netaid.discussion import Discussion, SourceRef, change_text
+from netaid.discussion import Discussion, SourceRef, Tie, change_text
 from netaid.render._common import (
     IF_KNOWN_TITLE,
     capfirst,
@@ -16,6 +16,7 @@ from netaid.render._common import (
     review_text,
     sections,
     source_numbers,
+    tie_lead,
     urgency_tag,
 )
 from netaid.render._worksheet import worksheet
@@ -43,22 +44,21 @@ def _wrap(text: str, indent: str, first: str | None = None) -> list[str]:
     return lines
 
 
-# Control characters in a case's free text could drive the reader's terminal (escape
-# sequences); text output shows them as the replacement character instead.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
+def _safe(lines: list[str]) -> str:
+    # Control characters and bidi overrides in any string netaid did not write (a case's free
+    # text, the titles and texts of a custom rulebook) could drive the reader's terminal or
+    # make text read backwards: the whole handout shows them as U+FFFD instead. netaid's own
+    # text holds none but the newlines joining the lines.
+    return printable("\n".join(lines))
 
 
 def _case_lines(case: Case) -> list[str]:
     out = []
     if case.title:
-        out.append(f"Case: {_printable(' '.join(case.title.split()))}")
+        out.append(f"Case: {' '.join(case.title.split())}")
     out += [f"  {label}: {value}" for label, value in case_summary(case)]
     if case.notes:
-        out += _wrap(f"Notes: {_printable(case.notes)}", "  ")
+        out += _wrap(f"Notes: {case.notes}", "  ")
     return out
 
 
@@ -66,6 +66,17 @@ def _ref(ref: SourceRef, numbers: dict[str, int]) -> str:
     """A citation's reference number, flagged when its source is possibly out of date."""
     flag = citation_flag(ref)
     return f"[{numbers[ref.source_id]}]" + (f" ({flag})" if flag else "")
+
+
+def _tie_lines(tie: Tie | None, numbers: dict[str, int]) -> list[str]:
+    if tie is None:
+        return []
+    out = _wrap(tie_lead(tie), "    ")
+    for ref in tie.sources:
+        out += _wrap(
+            f'{_ref(ref, numbers)} {ref.publisher}, {ref.section}: "{ref.quote}"', "      "
+        )
+    return out
 
 
 def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
@@ -83,6 +94,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap(point.text, "    ")
             out += _wrap(f"Point {point.id}", "    ")
             out += _wrap("Why: " + "; ".join(b.text for b in point.because), "    ")
+            out += _tie_lines(point.applies_when, numbers)
             for ref in point.sources:
                 side = f" {ref.says.rstrip('.')}:" if ref.says else ""
                 out += _wrap(f'{_ref(ref, numbers)} {ref.section}:{side} "{ref.quote}"', "    ")
@@ -92,6 +104,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _wrap(f"* {note.title}", "")
             out += _wrap(note.text, "    ")
             out += _wrap(f"Note {note.id}", "    ")
+            out += _tie_lines(note.applies_when, numbers)
             refs = ", ".join(_ref(r, numbers) for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
     if discussion.if_known:
@@ -111,7 +124,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
         f"This discussion is {discussion.disclaimer}.",
         "",
     ]
-    return "\n".join(out)
+    return _safe(out)
 
 
 def _render_student(discussion: Discussion) -> str:
@@ -133,7 +146,7 @@ def _render_student(discussion: Discussion) -> str:
         f"This worksheet is {sheet.disclaimer}.",
         "",
     ]
-    return "\n".join(out)
+    return _safe(out)
 
 
 def render_text_many(discussions: Sequence[Discussion], *, audience: str = "tutor") -> str:
