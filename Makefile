@@ -1,8 +1,19 @@
-# Everything a fresh clone needs: a Python 3.11 or 3.12, a C compiler (durable-rules builds
-# a C extension) and make. The venv is made and filled on first use.
-PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
-	$$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null && { echo $$p; break; }; done)
-VENV := .venv
+# Everything a fresh clone needs: a Python 3.11 or later and make. On 3.11 and 3.12 a C
+# compiler too: durable-rules, the default engine there, builds a C extension. On 3.13 and
+# later durable-rules cannot run and netaid uses its pure-Python engine. The venv is made and
+# filled on first use.
+#
+# The interpreter: one on which durable-rules works (3.12, 3.11) if there is one, else the
+# first 3.11+ found. PYTHON=python3.13 (or any) overrides it; VENV=.venv-3.13 keeps venvs of
+# several interpreters side by side (.ci/run does).
+_IN_RANGE = import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))
+_RECENT = import sys; sys.exit(not (3, 11) <= sys.version_info[:2])
+PYTHON ?= $(shell \
+	for p in python3.12 python3.11 python3; do \
+		$$p -c '$(_IN_RANGE)' 2>/dev/null && { echo $$p; exit 0; }; done; \
+	for p in python3.13 python3.14 python3; do \
+		$$p -c '$(_RECENT)' 2>/dev/null && { echo $$p; exit 0; }; done)
+VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/seeds
 EXAMPLE ?= examples/pancreas-insulinoma-metastatic.yaml
@@ -10,7 +21,7 @@ EXAMPLE ?= examples/pancreas-insulinoma-metastatic.yaml
 .PHONY: demo test lint check bench bench-serve serve soak clean
 
 $(BIN)/netaid: pyproject.toml
-	@test -n "$(PYTHON)" || { echo "netaid needs Python 3.11 or 3.12 (durable-rules does not import on 3.13)"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "netaid needs Python 3.11 or later"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -49,4 +60,4 @@ soak: $(BIN)/netaid
 	$(BIN)/python -m pytest -q -m slow
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from netaid import Case, DurableEngine, Rulebook, load_rulebook
+from netaid import Case, Engine, Rulebook, available_engines, load_rulebook, make_engine
 from netaid.case import case_fields
 
 TESTS = Path(__file__).parent
@@ -21,6 +21,31 @@ FIXTURES = TESTS / "fixtures"
 MINI_RULES = FIXTURES / "mini"
 #: The source documents live beside the repository, never inside it.
 CORPUS = REPO.parent / "shared" / "seeds"
+
+
+#: The engine backends that run on this Python. The conformance tests (property, oracle and
+#: fault tests) run on each; other tests use the default one (durable where it runs).
+ENGINES = available_engines()
+needs_durable = pytest.mark.skipif(
+    "durable" not in ENGINES, reason="durable-rules does not run on this Python"
+)
+#: The backends tests actually evaluated cases with, written where NETAID_ENGINES_TESTED
+#: says at the end of the run: `.ci/run` fails if no engine was tested.
+TESTED: set[str] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    log = os.environ.get("NETAID_ENGINES_TESTED")
+    if log:
+        Path(log).write_text("".join(f"{name}\n" for name in sorted(TESTED)), encoding="utf-8")
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    """Each available backend in turn."""
+    name: str = request.param
+    TESTED.add(name)
+    return name
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,8 +67,10 @@ def mini_rulebook() -> Rulebook:
 
 
 @pytest.fixture(scope="session")
-def mini_engine(mini_rulebook: Rulebook) -> Iterator[DurableEngine]:
-    with DurableEngine(mini_rulebook) as engine:
+def mini_engine(mini_rulebook: Rulebook) -> Iterator[Engine]:
+    """The default engine for the mini rulebook."""
+    with make_engine(mini_rulebook) as engine:
+        TESTED.add(engine.name)
         yield engine
 
 
@@ -54,8 +81,10 @@ def rulebook() -> Rulebook:
 
 
 @pytest.fixture(scope="session")
-def engine(rulebook: Rulebook) -> Iterator[DurableEngine]:
-    with DurableEngine(rulebook) as engine:
+def engine(rulebook: Rulebook) -> Iterator[Engine]:
+    """The default engine for the shipped rulebook."""
+    with make_engine(rulebook) as engine:
+        TESTED.add(engine.name)
         yield engine
 
 

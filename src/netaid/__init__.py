@@ -24,19 +24,46 @@ from netaid.case import (
     case_from_mapping,
     load_case,
 )
-from netaid.discussion import DISCLAIMER, Because, Discussion, Note, Point, SourceRef
-from netaid.engine import DurableEngine, Engine, Evaluation, PythonEngine
+from netaid.discussion import (
+    DISCLAIMER,
+    Because,
+    Discussion,
+    IfKnown,
+    Note,
+    Point,
+    PointRef,
+    SourceRef,
+    Unmet,
+    WhyNot,
+)
+from netaid.engines import Engine, Evaluation, available_engines, make_engine
+from netaid.engines.durable import DurableEngine
+from netaid.engines.python import PythonEngine
 from netaid.errors import (
     CaseError,
+    CheckError,
+    ConditionError,
     EngineError,
     EngineLimitError,
     NetaidError,
     RenderError,
     RulebookError,
+    UnknownPointError,
 )
 from netaid.render import FORMATS, render
-from netaid.rulebook import Category, Kind, Rule, Rulebook, Therapy, Urgency, load_rulebook
+from netaid.rulebook import (
+    Category,
+    Kind,
+    PointKind,
+    Rule,
+    Rulebook,
+    Term,
+    Therapy,
+    Urgency,
+    load_rulebook,
+)
 
+# The public API, exactly (docs/api.md; pinned by tests/unit/test_public_api.py).
 __all__ = [
     "DISCLAIMER",
     "FORMATS",
@@ -45,6 +72,8 @@ __all__ = [
     "CaseError",
     "Category",
     "CellType",
+    "CheckError",
+    "ConditionError",
     "Differentiation",
     "Discussion",
     "DurableEngine",
@@ -54,12 +83,15 @@ __all__ = [
     "Evaluation",
     "FunctionalStatus",
     "Grade",
+    "IfKnown",
     "Inherited",
     "Kind",
     "Metastasis",
     "NetaidError",
     "Note",
     "Point",
+    "PointKind",
+    "PointRef",
     "PythonEngine",
     "RenderError",
     "Rule",
@@ -69,13 +101,19 @@ __all__ = [
     "SourceRef",
     "Stage",
     "Syndrome",
+    "Term",
     "Therapy",
+    "UnknownPointError",
+    "Unmet",
     "Urgency",
+    "WhyNot",
+    "available_engines",
     "case_from_mapping",
     "default_engine",
     "discuss",
     "discuss_many",
     "load_case",
     "load_rulebook",
+    "make_engine",
     "render",
 ]

@@ -12,24 +12,36 @@ from typing import TypeAlias
 from netaid._untrusted import shown
 from netaid.case import Case, case_from_mapping, validated
 from netaid.discussion import Discussion, build_discussion
-from netaid.engine import DurableEngine, Engine
+from netaid.engines import Engine, EngineChoice, default_engine_name, make_engine
 from netaid.rulebook import load_rulebook
 
 #: Discussions kept per engine for repeated profiles. One discussion of the shipped rulebook
 #: holds about 0.3 MB, so the cache of one engine stays under about 40 MB.
 CACHE_SIZE = 128
 
-_default_engine: Engine | None = None
+_default_engines: dict[str, Engine] = {}
 _default_lock = threading.Lock()
 
 
-def default_engine() -> Engine:
-    """The engine for the shipped rulebook, built once per process on first use."""
-    global _default_engine
+def default_engine(name: str | None = None) -> Engine:
+    """The engine of the named backend (the default one for None) for the shipped rulebook,
+    built once per process on first use."""
+    chosen = name or default_engine_name()
     with _default_lock:
-        if _default_engine is None:
-            _default_engine = DurableEngine(load_rulebook())
-        return _default_engine
+        engine = _default_engines.get(chosen)
+        if engine is None:
+            engine = _default_engines[chosen] = make_engine(load_rulebook(), chosen)
+        return engine
+
+
+def engine_for(engine: EngineChoice) -> Engine:
+    """The engine an `EngineChoice` stands for, for the shipped rulebook unless an Engine is
+    given: a name or None gives the shared default engine of that backend."""
+    if isinstance(engine, Engine):
+        return engine
+    if engine is None or isinstance(engine, str):
+        return default_engine(engine)
+    return make_engine(load_rulebook(), engine)
 
 
 # A case's cache key: its type and field values (what `Case.__eq__` compares) and the day.
@@ -87,7 +99,7 @@ def clear_cache() -> None:
 def discuss(
     case: Case | Mapping[str, object],
     *,
-    engine: Engine | None = None,
+    engine: EngineChoice = None,
     today: dt.date | None = None,
     cache: bool = True,
 ) -> Discussion:
@@ -95,14 +107,17 @@ def discuss(
 
     `case` may be a `Case` or a mapping of its fields (then a `CaseError` names any faulty
     field; a `Case` made without validation, by `model_copy(update=...)` or
-    `model_construct`, is validated here too). `today`, a `datetime.date`, decides which
-    sources are flagged as past their stated review date.
+    `model_construct`, is validated here too). `engine` is an `Engine`, or a backend's name
+    ("durable", "python") or None for the shared engine of the shipped rulebook (see
+    `netaid.engines`); a factory builds a fresh engine for the shipped rulebook on every
+    call, so pass an Engine to reuse one. `today`, a `datetime.date`, decides which sources
+    are flagged as past their stated review date.
     With `cache` (the default), the discussions of the last `CACHE_SIZE` distinct cases
     evaluated on the same day by the same engine are kept and handed out again.
     """
     if not isinstance(case, Case):
         case = case_from_mapping(case)
-    engine = engine or default_engine()
+    engine = engine_for(engine)
     day = check_day(today)
     if not cache:
         case = validated(case)

@@ -6,9 +6,17 @@ field, operator and value against `netaid.case.case_fields()` and reports the fa
 its path (`when.all[1].one_of.grade`). The tree is then
 
 - evaluated in plain Python (`holds`), which the rulebook uses to prove a condition can be
-  true, and the engine uses to double-check what durable-rules reports;
-- explained in plain words (`reasons`), which becomes a point's "because";
-- translated into durable-rules' JSON expression language (`to_durable`).
+  true, and the engines use to double-check what a backend reports;
+- explained in plain words (`reasons` and `describe`: a point's "because"; `unmet`: why a
+  point does not apply);
+- compiled by each engine backend (`netaid.engines`) into its own form, and into classes of
+  cases by `netaid check`.
+
+This module is the one home of the language. Each leaf operator is defined once (`OPERATORS`,
+`leaf_truth`); every consumer (the compiler, the reasons, the plain words, the class-space
+check, each backend) dispatches on the node or operator with `match` ending in
+`not_a_condition`, so a type checker lists every place a new operator must be taught, and a
+node that is not part of the language is an error, never a silent answer.
 """
 
 from __future__ import annotations
@@ -16,11 +24,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Annotated, Any, Literal, NamedTuple, TypeAlias
+from typing import Annotated, Any, Literal, NamedTuple, Never, NoReturn, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from netaid.case import FieldSpec, case_fields, incompatibilities
+from netaid.case import (
+    FieldKind,
+    FieldSpec,
+    case_fields,
+    describe_value,
+    field_label,
+    incompatibilities,
+)
+from netaid.errors import ConditionError
 
 # --- the shape of a `when:` block, as written in YAML ---
 
@@ -43,8 +59,18 @@ class ContainsModel(_Node):
     contains: dict[str, str] = Field(description="{SET_FIELD: MEMBER}, exactly one field")
 
 
+class ContainsAnyModel(_Node):
+    contains_any: dict[str, list[str]] = Field(
+        description="{SET_FIELD: [MEMBER, ...]}, exactly one field: true when any is present"
+    )
+
+
 class IsKnownModel(_Node):
     is_known: str = Field(description="FIELD")
+
+
+class TermModel(_Node):
+    term: str = Field(description="The name of a term defined in terms.yaml")
 
 
 class AllModel(_Node):
@@ -60,7 +86,7 @@ class NotModel(_Node):
     not_: ConditionModel = Field(alias="not")
 
 
-_TAGS = ("equals", "one_of", "contains", "is_known", "all", "any", "not")
+_TAGS = ("equals", "one_of", "contains", "contains_any", "is_known", "term", "all", "any", "not")
 
 
 def _tag(value: Any) -> str | None:
@@ -79,7 +105,9 @@ _MODEL_TAGS: dict[type[BaseModel], str] = {
     EqualsModel: "equals",
     OneOfModel: "one_of",
     ContainsModel: "contains",
+    ContainsAnyModel: "contains_any",
     IsKnownModel: "is_known",
+    TermModel: "term",
     AllModel: "all",
     AnyModel: "any",
     NotModel: "not",
@@ -90,7 +118,9 @@ ConditionModel: TypeAlias = Annotated[
     Annotated[EqualsModel, Tag("equals")]
     | Annotated[OneOfModel, Tag("one_of")]
     | Annotated[ContainsModel, Tag("contains")]
+    | Annotated[ContainsAnyModel, Tag("contains_any")]
     | Annotated[IsKnownModel, Tag("is_known")]
+    | Annotated[TermModel, Tag("term")]
     | Annotated[AllModel, Tag("all")]
     | Annotated[AnyModel, Tag("any")]
     | Annotated[NotModel, Tag("not")],
@@ -99,7 +129,7 @@ ConditionModel: TypeAlias = Annotated[
         custom_error_type="condition",
         custom_error_message=(
             "a condition is one mapping with a single key: "
-            "equals, one_of, contains, is_known, all, any or not"
+            "equals, one_of, contains, contains_any, is_known, term, all, any or not"
         ),
     ),
 ]
@@ -144,127 +174,14 @@ class Always:
 Condition: TypeAlias = Leaf | All | AnyOf | Not | Always
 
 
-class ConditionError(ValueError):
-    def __init__(self, location: str, message: str) -> None:
-        self.location = location
-        self.message = message
-        super().__init__(f"{location}: {message}")
+def not_a_condition(node: Never) -> NoReturn:
+    """The last case of every `match` over conditions and operators: to a type checker it
+    proves the match exhaustive (a new node or operator makes each one an error to fix); at
+    run time a node that is not part of the language is an error, never a silent answer."""
+    raise ConditionError("condition", f"not a condition node or operator: {node!r}")
 
 
-def _canonical(value: Scalar) -> str:
-    # YAML reads `true` as a bool; the case view spells booleans as "true"/"false".
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-def compile_condition(model: ConditionModel | None, path: str = "when") -> Condition:
-    """Check a parsed `when:` block against the Case model and compile it."""
-    if model is None:
-        return Always()
-    fields = case_fields()
-    if isinstance(model, AllModel):
-        return All(tuple(compile_condition(c, f"{path}.all[{i}]") for i, c in enumerate(model.all)))
-    if isinstance(model, AnyModel):
-        return AnyOf(
-            tuple(compile_condition(c, f"{path}.any[{i}]") for i, c in enumerate(model.any))
-        )
-    if isinstance(model, NotModel):
-        return Not(compile_condition(model.not_, f"{path}.not"))
-    if isinstance(model, IsKnownModel):
-        spec = _field(fields, model.is_known, f"{path}.is_known")
-        _require_kind(spec, ("scalar", "tristate"), "is_known", f"{path}.is_known")
-        return Leaf(spec.name, "is_known", ())
-    op, mapping = _leaf_parts(model)
-    where = f"{path}.{op}"
-    if len(mapping) != 1:
-        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
-    name, raw = next(iter(mapping.items()))
-    spec = _field(fields, name, where)
-    where = f"{where}.{name}"
-    if op == "contains":
-        _require_kind(spec, ("set",), op, where)
-        return Leaf(spec.name, op, (_value(spec, raw, where),))
-    _require_kind(spec, ("scalar", "tristate", "flag"), op, where)
-    if op == "equals":
-        assert not isinstance(raw, list)
-        return Leaf(spec.name, op, (_value(spec, raw, where),))
-    assert isinstance(raw, list)
-    if len(raw) < 2:
-        raise ConditionError(where, "one_of needs at least two values (use equals for one)")
-    values = tuple(_value(spec, v, where) for v in raw)
-    if len(set(values)) != len(values):
-        raise ConditionError(where, "one_of lists a value twice")
-    return Leaf(spec.name, op, values)
-
-
-def _leaf_parts(model: ConditionModel) -> tuple[Op, Mapping[str, Any]]:
-    if isinstance(model, EqualsModel):
-        return "equals", model.equals
-    if isinstance(model, OneOfModel):
-        return "one_of", model.one_of
-    assert isinstance(model, ContainsModel)
-    return "contains", model.contains
-
-
-def _field(fields: Mapping[str, FieldSpec], name: str, where: str) -> FieldSpec:
-    spec = fields.get(name)
-    if spec is None:
-        raise ConditionError(where, f"unknown case field {name!r} (fields: {', '.join(fields)})")
-    return spec
-
-
-def _require_kind(spec: FieldSpec, kinds: tuple[str, ...], op: str, where: str) -> None:
-    if spec.kind not in kinds:
-        raise ConditionError(where, f"{op} does not apply to {spec.kind} field {spec.name!r}")
-
-
-def _value(spec: FieldSpec, raw: Scalar, where: str) -> str:
-    value = _canonical(raw)
-    if value not in spec.values:
-        raise ConditionError(
-            where,
-            f"{value!r} is not a value of {spec.name!r} (values: {', '.join(spec.values)})",
-        )
-    return value
-
-
-# --- evaluation ---
-
-
-def holds(condition: Condition, values: Values) -> bool:
-    """Is the condition true of a case, given in the `case_values` view?"""
-    if isinstance(condition, Leaf):
-        return _leaf_holds(condition, values)
-    if isinstance(condition, All):
-        return all(holds(c, values) for c in condition.children)
-    if isinstance(condition, AnyOf):
-        return any(holds(c, values) for c in condition.children)
-    if isinstance(condition, Not):
-        return not holds(condition.child, values)
-    return True
-
-
-def _leaf_holds(leaf: Leaf, values: Values) -> bool:
-    actual = values[leaf.field]
-    if leaf.op == "contains":
-        return leaf.values[0] in actual
-    if leaf.op == "is_known":
-        return actual != "unknown"
-    return actual in leaf.values
-
-
-def leaves(condition: Condition) -> Iterator[Leaf]:
-    if isinstance(condition, Leaf):
-        yield condition
-    elif isinstance(condition, All | AnyOf):
-        for child in condition.children:
-            yield from leaves(child)
-    elif isinstance(condition, Not):
-        yield from leaves(condition.child)
-
-
-# --- explanation ---
+# --- the operators: each one's single definition ---
 
 Relation: TypeAlias = Literal[
     "is",
@@ -279,6 +196,201 @@ Relation: TypeAlias = Literal[
 ]
 
 
+@dataclass(frozen=True)
+class Operator:
+    """What the language says about one leaf operator; `leaf_truth` says when it holds.
+
+    `kinds`: the field kinds it applies to. `arity`: how many values it names ("one", "many"
+    (at least two, no repeats), "none"). `member`: it tests one member of a set field, which
+    the engines and `netaid check` treat as a yes/no fact of its own. `relation` and
+    `negated`: how a reason built from it reads, when it holds and when its negation does.
+    """
+
+    kinds: tuple[FieldKind, ...]
+    arity: Literal["one", "many", "none"]
+    member: bool
+    relation: Relation
+    negated: Relation
+
+
+OPERATORS: Mapping[Op, Operator] = {
+    "equals": Operator(("scalar", "tristate", "flag"), "one", False, "is", "is_not"),
+    "one_of": Operator(("scalar", "tristate", "flag"), "many", False, "is_one_of", "is_none_of"),
+    "contains": Operator(("set",), "one", True, "includes", "excludes"),
+    "is_known": Operator(("scalar", "tristate"), "none", False, "is_known", "is_unknown"),
+}
+
+
+def leaf_truth(leaf: Leaf, actual: str | frozenset[str]) -> bool:
+    """Does the leaf hold for this value of its field (in the `case_values` view)?"""
+    match leaf.op:
+        case "equals" | "one_of":
+            return actual in leaf.values
+        case "contains":
+            return leaf.values[0] in actual
+        case "is_known":
+            return actual != "unknown"
+        case _:
+            not_a_condition(leaf.op)
+
+
+def _canonical(value: Scalar) -> str:
+    # YAML reads `true` as a bool; the case view spells booleans as "true"/"false".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# --- compiling a `when:` block ---
+
+
+def compile_condition(
+    model: ConditionModel | None,
+    path: str = "when",
+    terms: Mapping[str, Condition] | None = None,
+) -> Condition:
+    """Check a parsed `when:` block against the Case model and compile it.
+
+    `terms` are the named conditions a `{term: NAME}` node may use (`rules/terms.yaml`),
+    already compiled; a term is replaced by its condition, so nothing downstream of the
+    compiler needs to know terms exist. `contains_any` becomes an `any` of `contains`.
+    """
+    if model is None:
+        return Always()
+    known: Mapping[str, Condition] = terms or {}
+    match model:
+        case AllModel(all=children):
+            return All(
+                tuple(
+                    compile_condition(c, f"{path}.all[{i}]", known) for i, c in enumerate(children)
+                )
+            )
+        case AnyModel(any=children):
+            return AnyOf(
+                tuple(
+                    compile_condition(c, f"{path}.any[{i}]", known) for i, c in enumerate(children)
+                )
+            )
+        case NotModel():
+            return Not(compile_condition(model.not_, f"{path}.not", known))
+        case TermModel(term=name):
+            found = known.get(name)
+            if found is None:
+                listed = ", ".join(known) or "none are defined"
+                raise ConditionError(f"{path}.term", f"unknown term {name!r} (terms: {listed})")
+            return found
+        case IsKnownModel(is_known=name):
+            spec = _field(name, f"{path}.is_known")
+            _require_kind(spec, "is_known", f"{path}.is_known")
+            return Leaf(spec.name, "is_known", ())
+        case ContainsAnyModel(contains_any=mapping):
+            where = f"{path}.contains_any"
+            spec, raw = _one_field(mapping, where)
+            where = f"{where}.{spec.name}"
+            _require_kind(spec, "contains", where, name="contains_any")
+            members = _values(spec, raw, where, "contains_any")
+            return AnyOf(tuple(Leaf(spec.name, "contains", (m,)) for m in members))
+        case EqualsModel(equals=mapping):
+            return _leaf("equals", mapping, path)
+        case OneOfModel(one_of=mapping):
+            return _leaf("one_of", mapping, path)
+        case ContainsModel(contains=mapping):
+            return _leaf("contains", mapping, path)
+        case _:
+            not_a_condition(model)
+
+
+def _leaf(op: Op, mapping: Mapping[str, Any], path: str) -> Leaf:
+    where = f"{path}.{op}"
+    spec, raw = _one_field(mapping, where)
+    where = f"{where}.{spec.name}"
+    _require_kind(spec, op, where)
+    if OPERATORS[op].arity == "one":
+        return Leaf(spec.name, op, (_value(spec, raw, where),))
+    return Leaf(spec.name, op, _values(spec, raw, where, op))
+
+
+def _one_field(mapping: Mapping[str, Any], where: str) -> tuple[FieldSpec, Any]:
+    if len(mapping) != 1:
+        raise ConditionError(where, f"names {len(mapping)} fields; a leaf tests exactly one")
+    name, raw = next(iter(mapping.items()))
+    return _field(name, where), raw
+
+
+def _field(name: str, where: str) -> FieldSpec:
+    fields = case_fields()
+    spec = fields.get(name)
+    if spec is None:
+        raise ConditionError(where, f"unknown case field {name!r} (fields: {', '.join(fields)})")
+    return spec
+
+
+def _require_kind(spec: FieldSpec, op: Op, where: str, *, name: str | None = None) -> None:
+    if spec.kind not in OPERATORS[op].kinds:
+        raise ConditionError(
+            where, f"{name or op} does not apply to {spec.kind} field {spec.name!r}"
+        )
+
+
+def _value(spec: FieldSpec, raw: Scalar, where: str) -> str:
+    value = _canonical(raw)
+    if value not in spec.values:
+        raise ConditionError(
+            where,
+            f"{value!r} is not a value of {spec.name!r} (values: {', '.join(spec.values)})",
+        )
+    return value
+
+
+def _values(spec: FieldSpec, raw: list[Any], where: str, op: str) -> tuple[str, ...]:
+    what = "members" if spec.kind == "set" else "values"
+    if len(raw) < 2:
+        single = "contains" if spec.kind == "set" else "equals"
+        raise ConditionError(where, f"{op} needs at least two {what} (use {single} for one)")
+    values = tuple(_value(spec, v, where) for v in raw)
+    if len(set(values)) != len(values):
+        raise ConditionError(where, f"{op} lists a {what[:-1]} twice")
+    return values
+
+
+# --- evaluation ---
+
+
+def holds(condition: Condition, values: Values) -> bool:
+    """Is the condition true of a case, given in the `case_values` view?"""
+    match condition:
+        case Leaf():
+            return leaf_truth(condition, values[condition.field])
+        case All(children=children):
+            return all(holds(c, values) for c in children)
+        case AnyOf(children=children):
+            return any(holds(c, values) for c in children)
+        case Not(child=child):
+            return not holds(child, values)
+        case Always():
+            return True
+        case _:
+            not_a_condition(condition)
+
+
+def leaves(condition: Condition) -> Iterator[Leaf]:
+    match condition:
+        case Leaf():
+            yield condition
+        case All(children=children) | AnyOf(children=children):
+            for child in children:
+                yield from leaves(child)
+        case Not(child=child):
+            yield from leaves(child)
+        case Always():
+            return
+        case _:
+            not_a_condition(condition)
+
+
+# --- explanation ---
+
+
 class Reason(NamedTuple):
     """One fact about the case that made a condition true.
 
@@ -291,18 +403,9 @@ class Reason(NamedTuple):
     values: tuple[str, ...]
 
 
-_POSITIVE: dict[Op, Relation] = {
-    "equals": "is",
-    "one_of": "is_one_of",
-    "contains": "includes",
-    "is_known": "is_known",
-}
-_NEGATIVE: dict[Op, Relation] = {
-    "equals": "is_not",
-    "one_of": "is_none_of",
-    "contains": "excludes",
-    "is_known": "is_unknown",
-}
+def _reason(leaf: Leaf, *, negated: bool) -> Reason:
+    operator = OPERATORS[leaf.op]
+    return Reason(leaf.field, operator.negated if negated else operator.relation, leaf.values)
 
 
 def reasons(condition: Condition, values: Values) -> tuple[Reason, ...]:
@@ -314,21 +417,21 @@ def reasons(condition: Condition, values: Values) -> tuple[Reason, ...]:
 
 def _reasons(condition: Condition, values: Values, *, negated: bool) -> Iterator[Reason]:
     # Called only on sub-conditions whose truth (after `negated`) is established.
-    if isinstance(condition, Always):
-        yield Reason(None, "always", ())
-    elif isinstance(condition, Leaf):
-        relation = (_NEGATIVE if negated else _POSITIVE)[condition.op]
-        yield Reason(condition.field, relation, condition.values)
-    elif isinstance(condition, Not):
-        yield from _reasons(condition.child, values, negated=not negated)
-    else:
-        conjunctive = isinstance(condition, All) != negated
-        for child in condition.children:
-            if conjunctive:
-                yield from _reasons(child, values, negated=negated)
-            elif holds(child, values) != negated:
-                # Of a disjunction, name the branches that actually hold.
-                yield from _reasons(child, values, negated=negated)
+    match condition:
+        case Always():
+            yield Reason(None, "always", ())
+        case Leaf():
+            yield _reason(condition, negated=negated)
+        case Not(child=child):
+            yield from _reasons(child, values, negated=not negated)
+        case All(children=children) | AnyOf(children=children):
+            conjunctive = isinstance(condition, All) != negated
+            for child in children:
+                if conjunctive or holds(child, values) != negated:
+                    # Of a disjunction, name the branches that actually hold.
+                    yield from _reasons(child, values, negated=negated)
+        case _:
+            not_a_condition(condition)
 
 
 def reason_holds(reason: Reason, values: Values) -> bool:
@@ -349,7 +452,98 @@ def reason_holds(reason: Reason, values: Values) -> bool:
             return actual != "unknown"
         case "is_unknown":
             return actual == "unknown"
-    return False
+        case "always":
+            return False
+        case _:
+            not_a_condition(reason.relation)
+
+
+def describe(reason: Reason) -> str:
+    """A reason in plain words: "primary site: pancreas", "syndromes include insulinoma"."""
+    if reason.field is None:
+        return "applies to every case"
+    label = field_label(reason.field)
+    values = [describe_value(v) for v in reason.values]
+    match reason.relation:
+        case "is":
+            return f"{label}: {values[0]}"
+        case "is_one_of":
+            return f"{label}: {' or '.join(values)}"
+        case "is_not":
+            return f"{label}: not {values[0]}"
+        case "is_none_of":
+            return f"{label}: neither {' nor '.join(values)}"
+        case "includes":
+            return f"{label} include {values[0]}"
+        case "excludes":
+            return f"{label} do not include {values[0]}"
+        case "is_known":
+            return f"{label} is known"
+        case "is_unknown":
+            return f"{label} is unknown"
+        case "always":
+            return "applies to every case"
+        case _:
+            not_a_condition(reason.relation)
+
+
+# --- why a condition does not hold ---
+
+
+class Unmet(NamedTuple):
+    """A part of a condition a case does not meet: what it needs, and what the case has."""
+
+    needs: str
+    has: str
+
+
+def unmet(condition: Condition, values: Values) -> tuple[Unmet, ...]:
+    """Why the condition is false for a case, in plain words (empty if it holds).
+
+    Of an `all`, each part that fails; of an `any`, every alternative (all of them fail), as
+    one item; a `not` fails where what it negates holds.
+    """
+    if holds(condition, values):
+        return ()
+    return tuple(dict.fromkeys(_unmet(condition, values, negated=False)))
+
+
+def _has(field: str, values: Values) -> str:
+    actual = values[field]
+    if isinstance(actual, frozenset):
+        shown = ", ".join(describe_value(v) for v in sorted(actual)) or "none"
+    else:
+        shown = describe_value(actual)
+    return f"{field_label(field)}: {shown}"
+
+
+def _unmet(condition: Condition, values: Values, *, negated: bool) -> Iterator[Unmet]:
+    # Called only on sub-conditions that are false (after `negated`).
+    match condition:
+        case Leaf():
+            yield Unmet(
+                describe(_reason(condition, negated=negated)), _has(condition.field, values)
+            )
+        case Not(child=child):
+            yield from _unmet(child, values, negated=not negated)
+        case All(children=children) | AnyOf(children=children):
+            failing = [c for c in children if holds(c, values) == negated]
+            if isinstance(condition, All) != negated:
+                for child in failing:
+                    yield from _unmet(child, values, negated=negated)
+                return
+            # Every alternative fails: one item, "one of: A; or B".
+            parts = [list(_unmet(child, values, negated=negated)) for child in failing]
+            needs = " or ".join(
+                " and ".join(u.needs for u in part) if len(part) > 1 else part[0].needs
+                for part in parts
+            )
+            has = "; ".join(dict.fromkeys(u.has for part in parts for u in part))
+            yield Unmet(f"one of: {needs}", has)
+        case Always():
+            return
+        case _:
+            not_a_condition(condition)
 
 
 # --- satisfiability ---
@@ -511,79 +705,3 @@ def _holds3(
             pending += unset
         return (None, pending) if pending else (not decisive, [])
     return True, []
-
-
-# --- durable-rules expressions ---
-
-
-def set_member_key(field: str, member: str) -> str:
-    """The flat fact key durable-rules sees for one member of a set field."""
-    return f"{field}__{member}"
-
-
-def to_durable(condition: Condition) -> dict[str, Any] | None:
-    """The condition as a durable-rules expression, negations pushed down to the leaves.
-
-    durable-rules has no general negation, and `$in` does not exist, so `not` is pushed
-    inward (De Morgan) and `one_of` becomes an `$or` of equalities. Returns None for Always.
-    """
-    if isinstance(condition, Always):
-        return None
-    return _durable(condition, negated=False)
-
-
-def _durable(condition: Condition, *, negated: bool) -> dict[str, Any]:
-    if isinstance(condition, Not):
-        return _durable(condition.child, negated=not negated)
-    if isinstance(condition, All | AnyOf):
-        conjunctive = isinstance(condition, All) != negated
-        parts = [_durable(c, negated=negated) for c in condition.children]
-        if len(parts) == 1:
-            return parts[0]
-        return {"$and" if conjunctive else "$or": parts}
-    assert isinstance(condition, Leaf)
-    return _durable_leaf(condition, negated=negated)
-
-
-def _durable_leaf(leaf: Leaf, *, negated: bool) -> dict[str, Any]:
-    if leaf.op == "contains":
-        return {set_member_key(leaf.field, leaf.values[0]): "no" if negated else "yes"}
-    if leaf.op == "is_known":
-        return {leaf.field: "unknown"} if negated else {"$neq": {leaf.field: "unknown"}}
-    tests = [{"$neq": {leaf.field: v}} if negated else {leaf.field: v} for v in leaf.values]
-    if len(tests) == 1:
-        return tests[0]
-    return {"$and" if negated else "$or": tests}
-
-
-def match_paths(condition: Condition) -> int:
-    """An upper bound on the alpha nodes durable-rules builds for this condition.
-
-    durable-rules expands `$or` into one chain of tests per alternative (disjunctive normal
-    form). Counting every test of every chain, plus the guard test heading each chain, bounds
-    the number of nodes one fact can match, whatever sharing the engine manages.
-    """
-    terms, tests = _dnf_size(condition, negated=False)
-    return terms + tests
-
-
-def _dnf_size(condition: Condition, *, negated: bool) -> tuple[int, int]:
-    """(number of DNF terms, total tests across the terms)."""
-    if isinstance(condition, Always):
-        return 1, 0
-    if isinstance(condition, Not):
-        return _dnf_size(condition.child, negated=not negated)
-    if isinstance(condition, Leaf):
-        if condition.op == "one_of" and not negated:
-            return len(condition.values), len(condition.values)
-        if condition.op == "one_of":
-            return 1, len(condition.values)
-        return 1, 1
-    sizes = [_dnf_size(c, negated=negated) for c in condition.children]
-    if isinstance(condition, All) != negated:
-        terms, tests = 1, 0
-        for child_terms, child_tests in sizes:
-            tests = tests * child_terms + child_tests * terms
-            terms *= child_terms
-        return terms, tests
-    return sum(t for t, _ in sizes), sum(s for _, s in sizes)

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 
 from netaid._api import check_day, default_engine, discuss
 from netaid.case import Case
-from netaid.discussion import Discussion, Note, Point
-from netaid.engine import DurableEngine, Engine
+from netaid.discussion import Discussion, IfKnown, Note, Point
+from netaid.engines import Engine, EngineChoice, EngineFactory, engine_factory, make_engine
 from netaid.errors import (
     CaseError,
     EngineError,
@@ -59,6 +59,7 @@ def discuss_many(
     today: dt.date | None = None,
     chunk_size: int = 32,
     window: int | None = None,
+    engine: EngineChoice = None,
 ) -> Iterator[Discussion]:
     """The discussion of every case, in input order, evaluated across `processes` processes.
 
@@ -66,7 +67,9 @@ def discuss_many(
     chunks of `chunk_size` cases (by default four chunks per process) are read ahead of the
     result being handed out. `processes=1` evaluates in this process, without workers;
     `None` means one per CPU. `rulebook` defaults to the shipped one, `today` to the date
-    when `discuss_many` is called (the same for every case).
+    when `discuss_many` is called (the same for every case). `engine` is chosen as for
+    `discuss` (see `netaid.engines`); worker processes each build their own engine of the
+    same backend (of an `Engine` given, its class and rulebook).
 
     Errors are raised, never yielded: the iterator hands out every discussion before the
     first case that fails, then raises that case's error, a `NetaidError` whose message
@@ -84,15 +87,39 @@ def discuss_many(
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
     day = check_day(today)
+    if isinstance(engine, Engine):
+        if rulebook is not None and rulebook is not engine.rulebook:
+            raise ValueError("the engine given was built for another rulebook than the one given")
+        rulebook = engine.rulebook
     if processes == 1:
-        return _in_process(cases, rulebook, day)
-    return _across_processes(cases, processes, rulebook or load_rulebook(), day, chunk_size, window)
+        return _in_process(cases, rulebook, day, engine)
+    # Chosen here, once: every worker then builds the same backend (and an unknown or
+    # unavailable one fails now, not in each worker).
+    factory = type(engine) if isinstance(engine, Engine) else _factory(engine)
+    return _across_processes(
+        cases, processes, rulebook or load_rulebook(), day, chunk_size, window, factory
+    )
+
+
+def _factory(engine: EngineChoice) -> EngineFactory:
+    if engine is None or isinstance(engine, str):
+        return engine_factory(engine)
+    assert not isinstance(engine, Engine)
+    return engine
 
 
 def _in_process(
-    cases: Iterable[CaseInput], rulebook: Rulebook | None, day: dt.date
+    cases: Iterable[CaseInput], rulebook: Rulebook | None, day: dt.date, choice: EngineChoice
 ) -> Iterator[Discussion]:
-    engine = DurableEngine(rulebook) if rulebook is not None else default_engine()
+    # An engine of our own only when a rulebook or a factory asks for one; it is closed here.
+    owned = not isinstance(choice, Engine) and (rulebook is not None or callable(choice))
+    if isinstance(choice, Engine):
+        engine = choice
+    elif owned:
+        engine = make_engine(rulebook or load_rulebook(), choice)
+    else:
+        assert choice is None or isinstance(choice, str)
+        engine = default_engine(choice)
     try:
         for number, case in enumerate(cases, start=1):
             try:
@@ -101,7 +128,7 @@ def _in_process(
                 raise _Failure.of(number, exc).error() from exc
             yield discussion
     finally:
-        if rulebook is not None:
+        if owned:
             engine.close()
 
 
@@ -122,6 +149,7 @@ def _across_processes(
     day: dt.date,
     chunk_size: int,
     window: int,
+    factory: EngineFactory,
 ) -> Iterator[Discussion]:
     # Imported here: they cost every `netaid` command start-up time otherwise.
     import multiprocessing
@@ -142,14 +170,14 @@ def _across_processes(
     # into the pipe that starts each worker, and a worker that dies while starting leaves
     # the parent blocked for ever writing more than the pipe holds (CPython's spawn).
     with tempfile.NamedTemporaryFile(prefix="netaid-rulebook-", delete=False) as file:
-        pickle.dump((rulebook, day), file, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((rulebook, day, factory), file, protocol=pickle.HIGHEST_PROTOCOL)
     executor = ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
         initargs=(file.name,),
     )
-    received = _Receiver()
+    received = _Receiver(rulebook)
     pending: deque[tuple[int, Future[_Payload] | _Local | _Raise]] = deque()
     numbered = enumerate(cases, start=1)
     local: list[Engine] = []
@@ -187,7 +215,7 @@ def _across_processes(
 
     def here(chunk: list[tuple[int, CaseInput]]) -> list[Discussion | _Failure]:
         if not local:
-            local.append(DurableEngine(rulebook))
+            local.append(make_engine(rulebook, factory))
         return _evaluate(chunk, local[0], day)
 
     try:
@@ -292,28 +320,33 @@ _day: dt.date | None = None
 _sender: _Sender | None = None
 
 
-# A discussion crosses the process boundary as its case, its points and notes (each a number
-# the worker sent in full once before, or in full where the worker's table is full), its day
-# and its rulebook version. Pickling whole discussions cost more than evaluating them.
-_Part: TypeAlias = "int | Point | Note"
-_Sent: TypeAlias = "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str] | _Failure"
+# A discussion crosses the process boundary as its case, its points, notes and what-if entries
+# (each a number the worker sent in full once before, or in full where the worker's table is
+# full), its day, its rulebook version and its engine. Pickling whole discussions cost more
+# than evaluating them.
+_Shared: TypeAlias = "Point | Note | IfKnown"
+_Part: TypeAlias = "int | _Shared"
+_Sent: TypeAlias = (
+    "tuple[Case, tuple[_Part, ...], tuple[_Part, ...], dt.date, str, str, tuple[_Part, ...]]"
+    " | _Failure"
+)
 
 
 class _Sender:
-    """Sends each distinct point or note object in full only once."""
+    """Sends each distinct point, note or what-if entry object in full only once."""
 
     def __init__(self) -> None:
         # By identity, not equality: hashing a point hashes all its fields, and discussions
         # built by one worker share their point objects (`netaid.discussion` builds each
         # point once). Each object is kept, so its id cannot be reused for another.
-        self.shared: dict[int, tuple[int, Point | Note]] = {}
+        self.shared: dict[int, tuple[int, _Shared]] = {}
 
     def dumps(self, results: list[Discussion | _Failure]) -> _Payload:
         import pickle
 
-        new: list[tuple[int, Point | Note]] = []
+        new: list[tuple[int, _Shared]] = []
 
-        def part(obj: Point | Note) -> _Part:
+        def part(obj: _Shared) -> _Part:
             known = self.shared.get(id(obj))
             if known is not None:
                 return known[0]
@@ -333,6 +366,8 @@ class _Sender:
                 tuple(part(n) for n in result.notes),
                 result.as_of,
                 result.rulebook_version,
+                result.engine,
+                tuple(part(e) for e in result.if_known),
             )
             for result in results
         ]
@@ -341,10 +376,12 @@ class _Sender:
 
 
 class _Receiver:
-    """Rebuilds discussions, resolving the numbers each worker sent objects under."""
+    """Rebuilds discussions, resolving the numbers each worker sent objects under, and
+    attaching the rulebook they were built from (for `Discussion.why_not`)."""
 
-    def __init__(self) -> None:
-        self.shared: dict[int, dict[int, Point | Note]] = {}
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+        self.shared: dict[int, dict[int, _Shared]] = {}
 
     def load(self, payload: _Payload) -> list[Discussion | _Failure]:
         import pickle
@@ -354,7 +391,7 @@ class _Receiver:
         known.update(pickle.loads(new))
         sent: list[_Sent] = pickle.loads(body)
 
-        def resolve(parts: tuple[_Part, ...]) -> tuple[Point | Note, ...]:
+        def resolve(parts: tuple[_Part, ...]) -> tuple[_Shared, ...]:
             return tuple(known[p] if isinstance(p, int) else p for p in parts)
 
         results: list[Discussion | _Failure] = []
@@ -362,17 +399,19 @@ class _Receiver:
             if isinstance(item, _Failure):
                 results.append(item)
                 continue
-            case, points, notes, as_of, version = item
+            case, points, notes, as_of, version, engine, if_known = item
             # Every part was validated when the worker built it: construct, do not re-check.
-            results.append(
-                Discussion.model_construct(
-                    case=case,
-                    points=cast("tuple[Point, ...]", resolve(points)),
-                    notes=cast("tuple[Note, ...]", resolve(notes)),
-                    rulebook_version=version,
-                    as_of=as_of,
-                )
+            discussion = Discussion.model_construct(
+                case=case,
+                points=cast("tuple[Point, ...]", resolve(points)),
+                notes=cast("tuple[Note, ...]", resolve(notes)),
+                rulebook_version=version,
+                as_of=as_of,
+                engine=engine,
+                if_known=cast("tuple[IfKnown, ...]", resolve(if_known)),
             )
+            discussion._rulebook = self.rulebook
+            results.append(discussion)
         return results
 
 
@@ -381,8 +420,8 @@ def _start_worker(path: str) -> None:
 
     global _engine, _day, _sender
     with open(path, "rb") as file:
-        rulebook, day = pickle.load(file)
-    _engine, _day, _sender = DurableEngine(rulebook), day, _Sender()
+        rulebook, day, factory = pickle.load(file)
+    _engine, _day, _sender = make_engine(rulebook, factory), day, _Sender()
 
 
 def _work(payload: bytes) -> _Payload:

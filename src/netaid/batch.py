@@ -12,7 +12,6 @@ fields) raises, as `CaseError`.
 from __future__ import annotations
 
 import csv
-import difflib
 import json
 import os
 import re
@@ -28,7 +27,15 @@ from typing import IO, Any
 from netaid._files import write_atomic
 from netaid._untrusted import shown
 from netaid._yaml import DuplicateKeyError, load_json
-from netaid.case import Case, case_fields, case_from_mapping, case_from_text, unbuildable
+from netaid.case import (
+    FREE_TEXT_FIELDS,
+    Case,
+    case_fields,
+    case_from_mapping,
+    case_from_text,
+    did_you_mean,
+    unbuildable,
+)
 from netaid.errors import CaseError, EngineError, FieldProblem, RenderError, WriteError
 
 __all__ = [
@@ -54,8 +61,6 @@ MAX_ROW_BYTES = 1 << 20
 MAX_MULTILINE_ROW_CHARS = 32 * 1024
 #: The separator of a set field's members in a CSV cell.
 SET_SEPARATOR = ";"
-
-_FREE_TEXT = ("title", "notes")
 
 
 @dataclass(frozen=True)
@@ -251,11 +256,10 @@ class BatchReader:
 
     def _check_header(self, header: list[str]) -> list[str]:
         columns = [name.strip() for name in header]
-        known = {*case_fields(), *_FREE_TEXT}
+        known = {*case_fields(), *FREE_TEXT_FIELDS}
         for name in columns:
             if name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, sorted(known))
                 raise self._unusable(f"column {shown(name)} is not a case field{hint}", "(header)")
         # One pass: a count per column made a 40,000-column header take 16 s.
         seen: set[str] = set()

@@ -12,11 +12,11 @@ import difflib
 import json
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
@@ -28,6 +28,7 @@ from netaid._yaml import DuplicateKeyError, load_json, load_yaml
 from netaid.errors import MAX_PROBLEMS_SHOWN, CaseError, FieldProblem
 
 __all__ = [
+    "FREE_TEXT_FIELDS",
     "NO_MEMBERS",
     "NULL_WHEN_UNKNOWN",
     "Case",
@@ -42,10 +43,14 @@ __all__ = [
     "Site",
     "Stage",
     "Syndrome",
+    "attribute_values",
     "case_fields",
     "case_from_mapping",
     "case_from_text",
     "case_values",
+    "describe_value",
+    "did_you_mean",
+    "field_label",
     "incompatibilities",
     "load_case",
     "text_value",
@@ -53,6 +58,8 @@ __all__ = [
 
 
 class Site(StrEnum):
+    """Where the primary tumour started."""
+
     STOMACH = "stomach"
     DUODENUM = "duodenum"
     AMPULLA = "ampulla"
@@ -77,6 +84,8 @@ class Site(StrEnum):
 
 
 class Grade(StrEnum):
+    """The tumour's grade, as the pathologist reported it (G1 to G3), or unknown."""
+
     G1 = "G1"
     G2 = "G2"
     G3 = "G3"
@@ -84,17 +93,23 @@ class Grade(StrEnum):
 
 
 class Differentiation(StrEnum):
+    """How much the tumour cells look like normal cells: well or poorly, or unknown."""
+
     WELL = "well"
     POORLY = "poorly"
     UNKNOWN = "unknown"
 
 
 class CellType(StrEnum):
+    """The cell type of a poorly differentiated tumour: small or large cell."""
+
     SMALL_CELL = "small_cell"
     LARGE_CELL = "large_cell"
 
 
 class Stage(StrEnum):
+    """How far the tumour has spread: localized, regional, metastatic, or unknown."""
+
     LOCALIZED = "localized"
     REGIONAL = "regional"
     METASTATIC = "metastatic"
@@ -102,6 +117,8 @@ class Stage(StrEnum):
 
 
 class Metastasis(StrEnum):
+    """Where the tumour has spread to."""
+
     LIVER = "liver"
     BONE = "bone"
     LYMPH_NODES = "lymph_nodes"
@@ -110,12 +127,16 @@ class Metastasis(StrEnum):
 
 
 class FunctionalStatus(StrEnum):
+    """Whether the tumour makes hormones that cause symptoms, or unknown."""
+
     FUNCTIONING = "functioning"
     NON_FUNCTIONING = "non_functioning"
     UNKNOWN = "unknown"
 
 
 class Syndrome(StrEnum):
+    """A hormone syndrome the tumour causes."""
+
     CARCINOID_SYNDROME = "carcinoid_syndrome"
     INSULINOMA = "insulinoma"
     ZOLLINGER_ELLISON = "zollinger_ellison"
@@ -126,6 +147,8 @@ class Syndrome(StrEnum):
 
 
 class Inherited(StrEnum):
+    """An inherited syndrome known in the patient."""
+
     MEN1 = "men1"
     MEN2 = "men2"
     VHL = "vhl"
@@ -181,6 +204,32 @@ class Case(BaseModel):
     notes: str | None = Field(
         None, max_length=10_000, description="Free text; never read by rules."
     )
+
+    if TYPE_CHECKING:
+        # The signature a type checker sees, with or without pydantic's mypy plugin: every
+        # field by keyword, enum fields also as their values' strings, sets as any iterable
+        # (validation converts them). `tests/unit/test_public_api.py` keeps it in step with
+        # the fields.
+        def __init__(
+            self,
+            *,
+            site: Site | str,
+            grade: Grade | str = ...,
+            differentiation: Differentiation | str = ...,
+            cell_type: CellType | str | None = ...,
+            stage: Stage | str = ...,
+            metastases: Iterable[Metastasis | str] = ...,
+            functional_status: FunctionalStatus | str = ...,
+            syndromes: Iterable[Syndrome | str] = ...,
+            symptomatic: bool | None = ...,
+            resectable: bool | None = ...,
+            completely_removed: bool = ...,
+            carcinoid_heart_disease: bool = ...,
+            diarrhoea_despite_ssa: bool = ...,
+            inherited: Iterable[Inherited | str] = ...,
+            title: str | None = ...,
+            notes: str | None = ...,
+        ) -> None: ...
 
     @model_validator(mode="after")
     def _reject_impossible(self) -> Case:
@@ -245,7 +294,9 @@ class FieldSpec:
 
 _TRISTATE = ("true", "false", "unknown")
 _FLAG = ("true", "false")
-_FREE_TEXT = frozenset({"title", "notes"})
+#: The free-text fields: part of a case, never read by rules.
+FREE_TEXT_FIELDS = ("title", "notes")
+_FREE_TEXT = frozenset(FREE_TEXT_FIELDS)
 
 
 def _spec_for(name: str) -> FieldSpec:
@@ -360,6 +411,46 @@ def case_values(case: Case) -> CaseValues:
     return view
 
 
+def attribute_values(name: str) -> dict[str, object]:
+    """For a field rules read, each spelling of `case_values` -> the attribute value it
+    stands for: the enum member (or None for a scalar without an `unknown` member),
+    True/False/None for yes/no fields; for set fields, each member's spelling -> the member.
+
+    The inverse of `case_values`, one field at a time: backends that read a case's
+    attributes directly (`netaid.engines.python`) compile conditions with it.
+    """
+    spec = _FIELDS[name]
+    if spec.kind in ("flag", "tristate"):
+        spelled: dict[str, object] = {"true": True, "false": False, "unknown": None}
+        return {v: spelled[v] for v in spec.values}
+    enum = _SET_FIELDS[name] if spec.kind == "set" else _SCALAR_FIELDS[name]
+    values: dict[str, object] = {m.value: m for m in enum}
+    if spec.kind == "scalar" and "unknown" not in values:
+        values["unknown"] = None
+    return values
+
+
+_FIELD_LABELS = {
+    "site": "primary site",
+    "cell_type": "cell type",
+    "functional_status": "functional status",
+    "completely_removed": "tumour completely removed",
+    "carcinoid_heart_disease": "carcinoid heart disease",
+    "diarrhoea_despite_ssa": "diarrhoea despite a somatostatin analogue",
+    "inherited": "inherited syndromes",
+}
+
+
+def field_label(name: str) -> str:
+    """A case field as people say it: "primary site", "cell type"."""
+    return _FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def describe_value(value: str) -> str:
+    """A field value as people say it: "yes", "small bowel"."""
+    return {"true": "yes", "false": "no"}.get(value, value.replace("_", " "))
+
+
 @dataclass(frozen=True)
 class Incompatibility:
     fields: tuple[str, ...]
@@ -414,6 +505,12 @@ def incompatibilities(values: Mapping[str, str | frozenset[str]]) -> list[Incomp
 # --- reading cases ---
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """ "; did you mean 'grade'?" for a misspelt field name, or "" when nothing is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def case_from_mapping(data: object, *, origin: str | None = None) -> Case:
     """Validate raw data into a Case, raising CaseError that names every faulty field."""
     if not isinstance(data, Mapping):
@@ -458,12 +555,7 @@ def _problems_from(exc: ValidationError, *, typed: bool) -> list[FieldProblem]:
             # Suggestions only for the problems a message shows: difflib for each of 50,000
             # unknown keys took seconds.
             hints += 1
-            close = (
-                difflib.get_close_matches(name, list(Case.model_fields), n=1)
-                if hints <= MAX_PROBLEMS_SHOWN
-                else []
-            )
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, Case.model_fields) if hints <= MAX_PROBLEMS_SHOWN else ""
             problems.append(FieldProblem(name, f"unknown field{hint}", error.get("input")))
             continue
         allowed = _allowed_inputs(name, typed=typed)

@@ -69,9 +69,10 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any, TypeAlias
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from netaid._conditions import (
+    OPERATORS,
     All,
     Always,
     AnyOf,
@@ -80,18 +81,14 @@ from netaid._conditions import (
     Leaf,
     Not,
     compile_condition,
+    leaf_truth,
     leaves,
+    not_a_condition,
 )
 from netaid.case import Case, case_fields, incompatibilities
-from netaid.engine import (
-    MAX_MATCH_PATHS,
-    DurableEngine,
-    Engine,
-    PythonEngine,
-    match_stack_need,
-)
-from netaid.errors import EngineError, EngineLimitError, NetaidError
-from netaid.rulebook import Kind, Rule, Rulebook
+from netaid.engines import Engine, EngineChoice, available_engines, make_engine
+from netaid.errors import CheckError, ConditionError, EngineError, EngineLimitError
+from netaid.rulebook import Kind, Rule, Rulebook, Term
 
 __all__ = [
     "ENGINE_MATCH_LIMIT",
@@ -112,8 +109,10 @@ __all__ = [
 ]
 
 #: durable-rules' C engine fails (error 303, state corrupt) when one fact fills more than 64
-#: entries of its match stack; see docs/engine.md and `netaid.engine.MATCH_STACK_SIZE`.
+#: entries of its match stack; see docs/engine.md.
 ENGINE_MATCH_LIMIT = 64
+#: The budget the durable backend keeps each ruleset within, below the limit.
+_STACK_BUDGET = 60
 
 Values: TypeAlias = dict[str, "str | frozenset[str]"]
 
@@ -124,10 +123,6 @@ _YES, _NO = "yes", "no"
 #: 7 KB each with what hangs off it), so this bounds memory to about 700 MB; the shipped
 #: rulebook needs about 6,000, a tenth of the budget with room to grow.
 MAX_SEARCH_NODES = 100_000
-
-
-class CheckError(NetaidError):
-    """The class space could not be built soundly (the case model broke an assumption)."""
 
 
 # --- atoms and their blocks ---
@@ -157,16 +152,15 @@ class Atom:
 
 
 def _leaf_atom(leaf: Leaf) -> Atom:
-    return Atom(leaf.field, leaf.values[0] if leaf.op == "contains" else None)
+    # An operator on one member of a set field reads that member's yes/no atom.
+    return Atom(leaf.field, leaf.values[0] if OPERATORS[leaf.op].member else None)
 
 
 def _leaf_true(leaf: Leaf, value: str) -> bool:
-    """The truth of a leaf for one value of its atom."""
-    if leaf.op == "contains":
-        return value == _YES
-    if leaf.op == "is_known":
-        return value != "unknown"
-    return value in leaf.values
+    """The truth of a leaf for one value of its atom (the operator's own `leaf_truth`)."""
+    if OPERATORS[leaf.op].member:
+        return leaf_truth(leaf, frozenset(leaf.values[:1]) if value == _YES else frozenset())
+    return leaf_truth(leaf, value)
 
 
 def _default_view() -> Values:
@@ -235,7 +229,9 @@ def _eval3(node: _Node, assign: Sequence[int]) -> bool | None:
     if op == "not":
         value = _eval3(payload, assign)
         return None if value is None else not value
-    return True
+    if op == "true":
+        return True
+    raise CheckError(f"not a compiled condition node: {op!r}")
 
 
 # --- the class space ---
@@ -336,18 +332,21 @@ class ClassSpace:
         bad = _bad_block_pairs(atoms, block_of, incompatible)
 
         def compile_node(condition: Condition) -> _Node:
-            if isinstance(condition, Leaf):
-                i = index[_leaf_atom(condition)]
-                truth = tuple(_leaf_true(condition, block[0]) for block in blocks[i])
-                return ("leaf", (i, truth))
-            if isinstance(condition, All):
-                return ("all", tuple(compile_node(c) for c in condition.children))
-            if isinstance(condition, AnyOf):
-                return ("any", tuple(compile_node(c) for c in condition.children))
-            if isinstance(condition, Not):
-                return ("not", compile_node(condition.child))
-            assert isinstance(condition, Always)
-            return ("true", None)
+            match condition:
+                case Leaf():
+                    i = index[_leaf_atom(condition)]
+                    truth = tuple(_leaf_true(condition, block[0]) for block in blocks[i])
+                    return ("leaf", (i, truth))
+                case All(children=children):
+                    return ("all", tuple(compile_node(c) for c in children))
+                case AnyOf(children=children):
+                    return ("any", tuple(compile_node(c) for c in children))
+                case Not(child=child):
+                    return ("not", compile_node(child))
+                case Always():
+                    return ("true", None)
+                case _:
+                    not_a_condition(condition)
 
         tests = {
             name: _Test(
@@ -955,10 +954,21 @@ def _bad_block_pairs(
     return {key: frozenset(value) for key, value in bad.items()}
 
 
-def parse_condition(when: object) -> Condition:
-    """Compile a condition written as in a rule's `when:` block (a mapping, e.g. from YAML)."""
-    model = TypeAdapter(ConditionModel).validate_python(when)
-    return compile_condition(model)
+def parse_condition(when: object, terms: Mapping[str, Term] | None = None) -> Condition:
+    """Compile a condition written as in a rule's `when:` block (a mapping, e.g. from YAML).
+
+    `terms` (a rulebook's `Rulebook.terms`) are the terms it may use as `{term: NAME}`.
+    Raises `ConditionError` naming the faulty place.
+    """
+    try:
+        model = TypeAdapter(ConditionModel).validate_python(when)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        skipped = ("tagged-union", "function-")
+        place = ".".join(str(p) for p in error["loc"] if not str(p).startswith(skipped))
+        raise ConditionError(f"when.{place}" if place else "when", error["msg"]) from None
+    known = {name: term.condition for name, term in (terms or {}).items()}
+    return compile_condition(model, "when", known)
 
 
 # --- the check ---
@@ -981,9 +991,9 @@ class Conflict:
 class RulesetLoad:
     """How much of one engine ruleset a single case can light up.
 
-    Rules with the same condition are one durable-rules rule (`DurableEngine.layout`), so
+    Rules with the same condition are one durable-rules rule (`Engine.layout`), so
     `durable_rules` and `max_firing` count those, as durable-rules' limits do. `stack_need`
-    is the most match-stack entries any valid case can fill (`match_stack_need`).
+    is the most match-stack entries any valid case can fill (`Engine.stack_need`).
     """
 
     index: int
@@ -1052,6 +1062,8 @@ class CheckReport:
     engine_problems: tuple[str, ...]
     coverage: dict[str, dict[str, tuple[str, ...]]]
     examples: tuple[ExampleResult, ...]
+    #: The engine backends the covering set and the examples were run through.
+    engines: tuple[str, ...] = ()
     coherence: tuple[Coherence, ...] = ()
     #: Classes no coherence relation flags: the profiles vignettes draw from by default.
     coherent_classes: int = 0
@@ -1103,8 +1115,9 @@ class CheckReport:
             | {"examples": list(self.incomplete_ignoring_unconditional.examples)},
             "unconditional": list(self.unconditional),
             "engine": {
+                "engines": list(self.engines),
                 "match_limit": self.match_limit,
-                "stack_budget": MAX_MATCH_PATHS,
+                "stack_budget": _STACK_BUDGET,
                 "max_firing": self.max_firing,
                 "rulesets": [vars(r) for r in self.rulesets],
                 "problems": list(self.limit_problems),
@@ -1128,8 +1141,14 @@ class CheckReport:
 _EX_LISTS = ("missing", "unexpected")
 
 
-def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT) -> CheckReport:
-    """Examine a rulebook over its whole class space (see the module docstring)."""
+def check_rulebook(
+    rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT, engine: EngineChoice = None
+) -> CheckReport:
+    """Examine a rulebook over its whole class space (see the module docstring).
+
+    The covering set and the rules' examples go through every engine backend available
+    here, or only through `engine` when one is chosen (a name, a factory or an Engine).
+    """
     started = time.perf_counter()
     space = ClassSpace.build(rulebook)
     covering = space.covering()
@@ -1142,19 +1161,37 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
     dead = tuple(r for r in rule_ids if r not in fired)
 
     limit_problems: list[str] = []
-    engine: Engine
-    layout: tuple[tuple[tuple[str, ...], ...], ...] = ()
-    try:
-        durable = DurableEngine(rulebook)
-    except EngineLimitError as exc:
-        limit_problems.append(str(exc))
-        engine = PythonEngine(rulebook)
-    else:
-        engine, layout = durable, durable.layout
-    with engine:
-        loads = _ruleset_loads(space, rulebook, layout, engine, match_limit, limit_problems)
-        engine_problems = _differential(space, covering, engine)
-        examples = tuple(_run_examples(rulebook, engine))
+    engine_problems: list[str] = []
+    loads: tuple[RulesetLoad, ...] = ()
+    examples: tuple[ExampleResult, ...] = ()
+    tested: list[str] = []
+    choices: list[EngineChoice] = list(available_engines()) if engine is None else [engine]
+    for choice in choices:
+        try:
+            backend = make_engine(rulebook, choice)
+        except EngineLimitError as exc:
+            limit_problems.append(str(exc))
+            continue
+        tested.append(backend.name)
+        owned = backend is not choice  # only an engine built here is closed here
+        try:
+            if backend.layout:
+                loads = _ruleset_loads(space, backend, match_limit, limit_problems)
+            prefix = f"{backend.name}: " if len(choices) > 1 else ""
+            engine_problems += [prefix + p for p in _differential(space, covering, backend)]
+            ran = tuple(_run_examples(rulebook, backend))
+            examples = examples or ran
+            if ran != examples:
+                engine_problems.append(f"{backend.name}: the rules' examples give other results")
+        finally:
+            if owned:
+                backend.close()
+    if not tested:
+        # Every backend refused the rulebook: the examples still run, in plain Python.
+        from netaid.engines.python import PythonEngine
+
+        with PythonEngine(rulebook) as fallback:
+            examples = tuple(_run_examples(rulebook, fallback))
 
     treatment_or_note = [r.id for r in rulebook.rules if r.kind in (Kind.TREATMENT, Kind.NOTE)]
     unconditional = tuple(
@@ -1183,9 +1220,10 @@ def check_rulebook(rulebook: Rulebook, *, match_limit: int = ENGINE_MATCH_LIMIT)
         rulesets=loads,
         match_limit=match_limit,
         limit_problems=tuple(limit_problems),
-        engine_problems=engine_problems,
+        engine_problems=tuple(engine_problems),
         coverage=_coverage(space, rulebook),
         examples=examples,
+        engines=tuple(tested),
         coherence=tuple(_coherence(space, rulebook)),
         coherent_classes=space.count_without(
             r.id for r in rulebook.rules if r.id.startswith(COHERENCE_PREFIXES)
@@ -1252,19 +1290,14 @@ def _gap(space: ClassSpace, rulebook: Rulebook, names: Sequence[str]) -> Gap:
 
 
 def _ruleset_loads(
-    space: ClassSpace,
-    rulebook: Rulebook,
-    layout: Sequence[Sequence[Sequence[str]]],
-    engine: Engine,
-    match_limit: int,
-    problems: list[str],
+    space: ClassSpace, engine: Engine, match_limit: int, problems: list[str]
 ) -> tuple[RulesetLoad, ...]:
     loads = []
-    for n, shared in enumerate(layout):
+    for n, shared in enumerate(engine.layout):
         # One rule stands for each durable-rules rule: those sharing it fire with it.
         firsts = [ids[0] for ids in shared]
         most, assignment = space.max_together(firsts)
-        stack_need = match_stack_need(rulebook.rule(i) for i in firsts)
+        stack_need = engine.stack_need(firsts)
         case = space.case(assignment)
         rules = sum(len(ids) for ids in shared)
         loads.append(RulesetLoad(n, rules, len(firsts), most, stack_need, _dump(case)))

@@ -3,9 +3,12 @@
     NetaidError
      ├── CaseError        a case could not be read or is not valid (names the field)
      ├── RulebookError    the rulebook could not be loaded (names file, rule id, reason)
+     ├── ConditionError   a condition is not valid (names the place: when.all[1].one_of.grade)
+     ├── CheckError       `netaid check` could not build the class space soundly
      ├── EngineError      the rule engine failed while evaluating a case
      │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
      ├── RenderError      a discussion could not be rendered in the asked format
+     ├── UnknownPointError  no rule has the point id asked about (`Discussion.why_not`)
      ├── WriteError       an output file could not be written (names the file)
      └── ServiceError     `netaid serve` cannot start with its settings (a bad trust file)
           └── RequestError   one HTTP request refused: its status and the fields at fault
@@ -13,6 +16,9 @@
 `Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
 `ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
 files or flags need to catch only netaid's own errors.
+
+Every one of them pickles with its details (`problems`, `origin`, `location`), so an error
+raised in a worker process reaches the caller as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from netaid._untrusted import MAX_SHOWN, printable
 
 __all__ = [
     "CaseError",
+    "CheckError",
+    "ConditionError",
     "EngineError",
     "EngineLimitError",
     "FieldProblem",
@@ -33,12 +41,25 @@ __all__ = [
     "RuleProblem",
     "RulebookError",
     "ServiceError",
+    "UnknownPointError",
     "WriteError",
 ]
 
 
 class NetaidError(Exception):
     """Base class of every error netaid raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle as `type(*args)`, which breaks for those whose constructor takes
+        # other arguments than their message: rebuild from the message and the attributes.
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuild(kind: type[NetaidError], args: tuple[object, ...], state: dict[str, object]) -> object:
+    error = kind.__new__(kind)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,23 @@ class EngineLimitError(EngineError):
 
 class RenderError(NetaidError):
     """A discussion could not be rendered."""
+
+
+class UnknownPointError(NetaidError, LookupError):
+    """No rule of the rulebook has the point id asked about."""
+
+
+class ConditionError(NetaidError, ValueError):
+    """A condition (a rule's `when:`, a term, a probe) is not valid; `location` is where."""
+
+    def __init__(self, location: str, message: str) -> None:
+        self.location = location
+        self.message = message
+        super().__init__(f"{location}: {message}")
+
+
+class CheckError(NetaidError):
+    """The class space could not be built soundly (the case model broke an assumption)."""
 
 
 class WriteError(NetaidError):

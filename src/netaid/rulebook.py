@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from netaid._cache import cached_parse
 from netaid._conditions import (
     Condition,
-    ConditionError,
     ConditionModel,
     Reason,
     compile_condition,
@@ -35,16 +34,18 @@ from netaid._conditions import (
 from netaid._files import TooLargeError, read_limited
 from netaid._yaml import load_yaml
 from netaid.case import Case, case_values, unbuildable
-from netaid.errors import RulebookError, RuleProblem
+from netaid.errors import ConditionError, RulebookError, RuleProblem
 
 __all__ = [
     "AppliesWhen",
     "Category",
     "Citation",
     "Kind",
+    "PointKind",
     "Rule",
     "Rulebook",
     "Source",
+    "Term",
     "Therapy",
     "Urgency",
     "default_rules_dir",
@@ -58,9 +59,14 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Past this, more messages about the same file help nobody.
 MAX_PROBLEMS_PER_FILE = 100
 SOURCES_FILE = "sources.yaml"
+#: Named conditions rules use as `{term: NAME}`; optional, and not a rule file.
+TERMS_FILE = "terms.yaml"
 
 
-class Kind(StrEnum):
+class PointKind(StrEnum):
+    """What a point is: a treatment to discuss, a test, a question for the care team, a
+    warning sign, support, background (context), or a note (a flag or a gap)."""
+
     TREATMENT = "treatment"
     TEST = "test"
     QUESTION = "question"
@@ -70,13 +76,21 @@ class Kind(StrEnum):
     NOTE = "note"
 
 
+#: The old name of `PointKind`, kept so that existing code keeps working.
+Kind = PointKind
+
+
 class Urgency(StrEnum):
+    """How pressing a point is: info, warning, or urgent (go now)."""
+
     INFO = "info"
     WARNING = "warning"
     URGENT = "urgent"
 
 
 class Category(StrEnum):
+    """The kind of treatment a treatment point is about."""
+
     SURGERY = "surgery"
     DEBULKING_SURGERY = "debulking_surgery"
     WATCHFUL_WAITING = "watchful_waiting"
@@ -95,6 +109,8 @@ class Category(StrEnum):
 
 
 class Therapy(StrEnum):
+    """A named therapy a treatment point mentions."""
+
     OCTREOTIDE = "octreotide"
     TELOTRISTAT = "telotristat"
     CYPROHEPTADINE = "cyproheptadine"
@@ -205,6 +221,18 @@ class RuleFileModel(_Strict):
     rules: list[RuleModel]
 
 
+class TermModel(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+    label: str = Field(description="The term in plain words, e.g. 'the tumour has spread'")
+    when: ConditionModel
+
+    _blank = field_validator("label")(_not_blank)
+
+
+class TermsFileModel(_Strict):
+    terms: list[TermModel]
+
+
 def rule_file_schema() -> dict[str, Any]:
     """JSON Schema of a rule file, for editors and for `netaid schema --rules`."""
     schema = RuleFileModel.model_json_schema()
@@ -249,6 +277,9 @@ class AppliesWhen:
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the rulebook: a point (or note) the documents tie to a condition on the
+    case, with its citations. `condition` is compiled and checked against the Case model."""
+
     id: str
     file: str
     kind: Kind
@@ -273,12 +304,25 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Term:
+    """A named condition of `terms.yaml`, which rules use as `{term: NAME}`."""
+
+    name: str
+    label: str
+    condition: Condition = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Rulebook:
+    """A loaded, checked rulebook: its rules, the sources they cite and the terms they use.
+    Immutable; `fingerprint` is a digest of its files."""
+
     version: str
     fingerprint: str
     sources: Mapping[str, Source]
     rules: tuple[Rule, ...]
     directory: Path
+    terms: Mapping[str, Term] = field(default_factory=dict)
     _by_id: Mapping[str, Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -337,9 +381,11 @@ class _Loader:
             self.problem(str(self.root), "rulebook folder not found")
             return None
         sources_file = self._read_sources()
-        rule_files = sorted(p for p in self.root.glob("*.yaml") if p.name != SOURCES_FILE)
+        not_rules = (SOURCES_FILE, TERMS_FILE)
+        rule_files = sorted(p for p in self.root.glob("*.yaml") if p.name not in not_rules)
         if not rule_files:
-            self.problem(str(self.root), "no rule files (*.yaml besides sources.yaml)")
+            self.problem(str(self.root), "no rule files (*.yaml besides sources.yaml, terms.yaml)")
+        terms = self._read_terms()
         if sources_file is None:
             return None
         sources = {
@@ -353,14 +399,46 @@ class _Loader:
             parsed = self._read(path, RuleFileModel)
             if parsed is not None:
                 models.extend((path.name, rule) for rule in parsed.rules)
-        rules = self._compile(models, sources)
+        conditions = {name: term.condition for name, term in terms.items()}
+        rules = self._compile(models, sources, conditions)
         return Rulebook(
             version=sources_file.rulebook_version,
             fingerprint=self.digest.hexdigest()[:12],
             sources=sources,
             rules=tuple(rules),
             directory=self.root,
+            terms=terms,
         )
+
+    def _read_terms(self) -> dict[str, Term]:
+        """The terms of `terms.yaml`, in file order. A term may use the terms above it, so
+        terms can never be defined in a circle."""
+        path = self.root / TERMS_FILE
+        terms: dict[str, Term] = {}
+        if not path.is_file():
+            return terms
+        parsed = self._read(path, TermsFileModel)
+        if parsed is None:
+            return terms
+        for i, model in enumerate(parsed.terms):
+            where = f"terms[{i}] ({model.name})"
+            if model.name in terms:
+                self.problem(TERMS_FILE, f"term {model.name!r} defined twice", location=where)
+                continue
+            try:
+                condition = compile_condition(
+                    model.when, "when", {n: t.condition for n, t in terms.items()}
+                )
+            except ConditionError as exc:
+                self.problem(TERMS_FILE, exc.message, location=f"{where}.{exc.location}")
+                continue
+            if witness(condition) is None:
+                self.problem(
+                    TERMS_FILE, "this condition can never be true for a valid case", location=where
+                )
+                continue
+            terms[model.name] = Term(model.name, " ".join(model.label.split()), condition)
+        return terms
 
     def _read_sources(self) -> SourcesFileModel | None:
         path = self.root / SOURCES_FILE
@@ -408,7 +486,10 @@ class _Loader:
             return None
 
     def _compile(
-        self, models: list[tuple[str, RuleModel]], sources: Mapping[str, Source]
+        self,
+        models: list[tuple[str, RuleModel]],
+        sources: Mapping[str, Source],
+        terms: Mapping[str, Condition],
     ) -> list[Rule]:
         first_file: dict[str, str] = {}
         rules: list[Rule] = []
@@ -417,7 +498,7 @@ class _Loader:
                 self.problem(file, f"duplicate rule id (also in {first_file[model.id]})", model.id)
                 continue
             first_file[model.id] = file
-            rule = self._compile_rule(file, model, sources)
+            rule = self._compile_rule(file, model, sources, terms)
             if rule is not None:
                 rules.append(rule)
         for rule in rules:
@@ -438,7 +519,11 @@ class _Loader:
         return rules
 
     def _compile_rule(
-        self, file: str, model: RuleModel, sources: Mapping[str, Source]
+        self,
+        file: str,
+        model: RuleModel,
+        sources: Mapping[str, Source],
+        terms: Mapping[str, Condition],
     ) -> Rule | None:
         ok = True
 
@@ -491,7 +576,7 @@ class _Loader:
             if any(not (c.says or "").strip() for c in model.citations):
                 fail("every citation of a contested rule says what its source holds", "citations")
         try:
-            condition = compile_condition(model.when)
+            condition = compile_condition(model.when, "when", terms)
         except ConditionError as exc:
             fail(exc.message, exc.location)
             return None
@@ -535,6 +620,11 @@ def _locate(data: object, loc: tuple[int | str, ...]) -> tuple[str | None, str |
             rule_id = str(raw_id) if raw_id is not None else f"#{loc[1] + 1} (no id)"
         loc = loc[2:]
     path = ""
+    if len(loc) >= 2 and loc[0] == "terms" and isinstance(loc[1], int) and isinstance(data, dict):
+        terms = data.get("terms")
+        if isinstance(terms, list) and loc[1] < len(terms) and isinstance(terms[loc[1]], dict):
+            path = f"terms[{loc[1]}] ({terms[loc[1]].get('name', 'no name')})"
+            loc = loc[2:]
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"

@@ -23,25 +23,31 @@ the call raises an ImportError saying how to install it. See docs/property-testi
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from netaid.case import Case, case_fields, case_values, incompatibilities
+from netaid.case import (
+    FREE_TEXT_FIELDS,
+    Case,
+    case_fields,
+    case_values,
+    did_you_mean,
+    incompatibilities,
+)
 from netaid.check import case_from_values
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
 
-    from netaid.engine import Engine
+    from netaid.engines import Engine
     from netaid.rulebook import Rulebook
 
 __all__ = ["cases", "coherent_cases", "invalid_cases"]
 
-_FREE_TEXT = ("title", "notes")
+_FREE_TEXT = FREE_TEXT_FIELDS
 _INSTALL = (
     "netaid.strategies needs Hypothesis, which is not installed: "
     "pip install 'netaid[strategies]' (or 'hypothesis>=6.100')"
@@ -87,8 +93,7 @@ def _check_names(names: Iterable[str]) -> None:
     known = [*case_fields(), *_FREE_TEXT]
     for name in names:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, known)
             raise TypeError(f"cases() got an unknown case field {name!r}{hint}")
 
 

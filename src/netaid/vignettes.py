@@ -32,6 +32,7 @@ from typing import Any
 
 from netaid._conditions import holds
 from netaid.case import (
+    FREE_TEXT_FIELDS,
     Case,
     CaseValues,
     FieldSpec,
@@ -42,7 +43,7 @@ from netaid.case import (
 )
 from netaid.case import incompatibilities as _incompatibilities
 from netaid.discussion import describe_value
-from netaid.engine import Engine
+from netaid.engines import Engine
 from netaid.errors import NetaidError
 from netaid.rulebook import Rule, Rulebook
 
@@ -244,7 +245,7 @@ def _draw_site(rng: random.Random) -> str:
 
 def _fixed_values(constraints: Mapping[str, object]) -> CaseValues:
     """The constrained fields as rules see them; a CaseError if no case could meet them."""
-    data = {k: v for k, v in constraints.items() if k not in ("title", "notes")}
+    data = {k: v for k, v in constraints.items() if k not in FREE_TEXT_FIELDS}
     # Only the constraints are checked here, so a missing site gets a stand-in value.
     probe = case_from_mapping({"site": "unknown", **data}, origin="vignette constraints")
     values = case_values(probe)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import netaid
-from netaid import Category, Discussion, DurableEngine, Rulebook, Therapy, load_case
+from netaid import Category, Discussion, Engine, Rulebook, Therapy, load_case
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "examples"
@@ -861,7 +861,7 @@ def example_files() -> list[Path]:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example(name: str, engine: DurableEngine) -> None:
+def test_example(name: str, engine: Engine) -> None:
     expected = EXPECTED[name]
     d = netaid.discuss(load_case(EXAMPLES / name), engine=engine)
     got = produced(d)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import netaid
-from netaid import Case, DurableEngine, Rulebook, load_rulebook
+from netaid import Case, Engine, Rulebook, load_rulebook
 
 
 def embedded() -> list[tuple[str, int]]:
@@ -15,7 +15,7 @@ def embedded() -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize(("rule_id", "index"), embedded(), ids=lambda v: str(v))
 def test_embedded_example_holds(
-    rule_id: str, index: int, rulebook: Rulebook, engine: DurableEngine
+    rule_id: str, index: int, rulebook: Rulebook, engine: Engine
 ) -> None:
     example = rulebook.rule(rule_id).examples[index]
     d = netaid.discuss(Case.model_validate(example.case), engine=engine)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import netaid
-from netaid import Case, Category, Discussion, DurableEngine, Kind, Rulebook, Therapy, load_case
+from netaid import Case, Category, Discussion, Engine, Kind, Rulebook, Therapy, load_case
 from tests.conftest import REPO, random_cases
 
 RANDOM_CASES = 400
@@ -28,7 +28,7 @@ def candidate_cases(rulebook: Rulebook) -> Iterator[Case]:
 
 
 @pytest.fixture(scope="module")
-def discussions(rulebook: Rulebook, engine: DurableEngine) -> list[Discussion]:
+def discussions(rulebook: Rulebook, engine: Engine) -> list[Discussion]:
     return [netaid.discuss(case, engine=engine) for case in candidate_cases(rulebook)]
 
 
@@ -42,7 +42,7 @@ def witness(discussions: list[Discussion], wanted: Category | Therapy) -> Discus
 
 @pytest.mark.parametrize("category", list(Category), ids=str)
 def test_every_category_is_produced_by_a_valid_case(
-    category: Category, discussions: list[Discussion], engine: DurableEngine
+    category: Category, discussions: list[Discussion], engine: Engine
 ) -> None:
     d = witness(discussions, category)
     assert d is not None, f"no case produces category {category}"
@@ -52,7 +52,7 @@ def test_every_category_is_produced_by_a_valid_case(
 
 @pytest.mark.parametrize("therapy", list(Therapy), ids=str)
 def test_every_therapy_is_produced_by_a_valid_case(
-    therapy: Therapy, discussions: list[Discussion], engine: DurableEngine
+    therapy: Therapy, discussions: list[Discussion], engine: Engine
 ) -> None:
     d = witness(discussions, therapy)
     assert d is not None, f"no case produces therapy {therapy}"

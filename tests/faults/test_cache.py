@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import netaid
-from netaid import Case, DurableEngine, Rulebook, discuss
+from netaid import Case, Engine, Rulebook, discuss, make_engine
 from netaid._api import CACHE_SIZE, _cache_for
 from tests.conftest import random_cases
 
@@ -20,11 +20,11 @@ AFTER = dt.date(2021, 6, 1)
 
 
 @pytest.fixture
-def engine(mini_rulebook: Rulebook) -> DurableEngine:
-    return DurableEngine(mini_rulebook)
+def engine(mini_rulebook: Rulebook) -> Engine:
+    return make_engine(mini_rulebook)
 
 
-def test_cached_discussions_equal_fresh_ones(engine: DurableEngine) -> None:
+def test_cached_discussions_equal_fresh_ones(engine: Engine) -> None:
     rng = random.Random(1)
     for _ in range(1_500):
         case = rng.choice(CASES[:150])
@@ -34,7 +34,7 @@ def test_cached_discussions_equal_fresh_ones(engine: DurableEngine) -> None:
         )
 
 
-def test_another_day_is_another_discussion(engine: DurableEngine) -> None:
+def test_another_day_is_another_discussion(engine: Engine) -> None:
     case = Case(site="lung", stage="metastatic", syndromes=["carcinoid_syndrome"])
     before = discuss(case, engine=engine, today=BEFORE)
     after = discuss(case, engine=engine, today=AFTER)
@@ -47,7 +47,7 @@ def test_another_day_is_another_discussion(engine: DurableEngine) -> None:
     assert (before.as_of, after.as_of) == (BEFORE, AFTER)
 
 
-def test_every_field_is_part_of_the_key(engine: DurableEngine) -> None:
+def test_every_field_is_part_of_the_key(engine: Engine) -> None:
     base = Case(site="colon", stage="metastatic", metastases=["liver"])
     variants = [
         base,
@@ -63,7 +63,7 @@ def test_every_field_is_part_of_the_key(engine: DurableEngine) -> None:
         assert got == discuss(case, engine=engine, today=BEFORE, cache=False)
 
 
-def test_the_discussion_carries_the_callers_case(engine: DurableEngine) -> None:
+def test_the_discussion_carries_the_callers_case(engine: Engine) -> None:
     terse = Case(site="colon")
     explicit = Case(site="colon", grade="unknown", stage="unknown")
     assert terse == explicit
@@ -74,9 +74,9 @@ def test_the_discussion_carries_the_callers_case(engine: DurableEngine) -> None:
     assert got.case.model_fields_set == {"site", "grade", "stage"}
 
 
-def test_each_engine_has_its_own_cache(engine: DurableEngine, rulebook: Rulebook) -> None:
+def test_each_engine_has_its_own_cache(engine: Engine, rulebook: Rulebook) -> None:
     case = Case(site="pancreas", stage="metastatic", metastases=["liver"])
-    with DurableEngine(rulebook) as shipped:
+    with make_engine(rulebook) as shipped:
         mini = discuss(case, engine=engine, today=BEFORE)
         full = discuss(case, engine=shipped, today=BEFORE)
         assert mini != full
@@ -84,7 +84,7 @@ def test_each_engine_has_its_own_cache(engine: DurableEngine, rulebook: Rulebook
         assert discuss(case, engine=shipped, today=BEFORE) == full
 
 
-def test_the_cache_is_bounded(engine: DurableEngine) -> None:
+def test_the_cache_is_bounded(engine: Engine) -> None:
     for case in CASES[: CACHE_SIZE + 60]:
         discuss(case, engine=engine, today=BEFORE)
     assert len(_cache_for(engine)) == CACHE_SIZE
@@ -95,13 +95,13 @@ def test_the_cache_is_bounded(engine: DurableEngine) -> None:
         )
 
 
-def test_without_the_cache_nothing_is_kept(engine: DurableEngine) -> None:
+def test_without_the_cache_nothing_is_kept(engine: Engine) -> None:
     for case in CASES[:20]:
         discuss(case, engine=engine, today=BEFORE, cache=False)
     assert len(_cache_for(engine)) == 0
 
 
-def test_threads_sharing_the_cache_get_right_answers(engine: DurableEngine) -> None:
+def test_threads_sharing_the_cache_get_right_answers(engine: Engine) -> None:
     expected = {c: discuss(c, engine=engine, today=AFTER, cache=False) for c in CASES[:200]}
     rng = random.Random(3)
     work = [rng.choice(CASES[:200]) for _ in range(4_000)]
@@ -113,7 +113,7 @@ def test_threads_sharing_the_cache_get_right_answers(engine: DurableEngine) -> N
         assert all(pool.map(check, work, chunksize=16))
 
 
-def test_clearing_the_cache(engine: DurableEngine) -> None:
+def test_clearing_the_cache(engine: Engine) -> None:
     discuss(CASES[0], engine=engine, today=BEFORE)
     netaid._api.clear_cache()
     assert len(_cache_for(engine)) == 0

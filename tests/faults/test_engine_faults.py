@@ -18,13 +18,29 @@ import pytest
 
 import netaid
 from netaid import Case, DurableEngine, EngineError, NetaidError, PythonEngine, Rulebook, Syndrome
-from netaid.engine import plan_rulesets
-from tests.conftest import REPO, random_cases
+from netaid.engines.durable import plan_rulesets
+from tests.conftest import REPO, needs_durable, random_cases
 from tests.unit.test_engine import _many_rules_book
 
 CASES = random_cases(300, seed=606)
 BASE = Case(site="colon")
 ALL_SYNDROMES = Case(site="colon", syndromes=list(Syndrome))
+
+
+# This module tests the durable backend itself, whatever the default engine is.
+pytestmark = needs_durable
+
+
+@pytest.fixture(scope="module")
+def mini_engine(mini_rulebook: Rulebook) -> Iterator[DurableEngine]:
+    with DurableEngine(mini_rulebook) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def engine(rulebook: Rulebook) -> Iterator[DurableEngine]:
+    with DurableEngine(rulebook) as engine:
+        yield engine
 
 
 def _assert_right(engine: DurableEngine, rulebook: Rulebook) -> None:
@@ -38,7 +54,7 @@ def unsplit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Durable
     """An engine whose 67 rules share one ruleset: BASE matches all 67 tests, error 303."""
     book = _many_rules_book(tmp_path)
     monkeypatch.setattr(plan_rulesets, "__defaults__", (10_000,))
-    monkeypatch.setattr("netaid.engine.MAX_MATCH_PATHS", 10_000)
+    monkeypatch.setattr("netaid.engines.durable.MAX_MATCH_PATHS", 10_000)
     with DurableEngine(book) as engine:
         assert len(engine.plan) == 1
         yield engine
@@ -195,13 +211,13 @@ _CHILD = textwrap.dedent(
     import pytest
     import netaid
     from netaid import Case, DurableEngine, EngineError, PythonEngine, Syndrome
-    from netaid.engine import plan_rulesets
+    from netaid.engines.durable import plan_rulesets
     from tests.unit.test_engine import _many_rules_book
 
     book = _many_rules_book(Path({tmp!r}))
     plan_rulesets.__defaults__ = (10_000,)
-    import netaid.engine
-    netaid.engine.MAX_MATCH_PATHS = 10_000
+    import netaid.engines.durable
+    netaid.engines.durable.MAX_MATCH_PATHS = 10_000
     engine = DurableEngine(book)
     reference = PythonEngine(book)
     outcomes = []
@@ -245,12 +261,13 @@ def test_the_cli_reports_an_engine_failure_as_an_error_not_a_traceback(tmp_path:
         f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
-        from netaid.engine import plan_rulesets
-        import netaid.engine
+        from netaid.engines.durable import plan_rulesets
+        import netaid.engines.durable
         plan_rulesets.__defaults__ = (10_000,)
-        netaid.engine.MAX_MATCH_PATHS = 10_000
+        netaid.engines.durable.MAX_MATCH_PATHS = 10_000
         from netaid.cli import main
-        sys.exit(main(["discuss", "--site", "colon", "--rules", {str(book)!r}]))
+        argv = ["discuss", "--site", "colon", "--engine", "durable", "--rules", {str(book)!r}]
+        sys.exit(main(argv))
         """
     )
     done = subprocess.run(

@@ -127,13 +127,17 @@ def _csv_lines(total: int, valid_every: int) -> Iterator[bytes]:
     )
 
 
+# The child's own peak (VmHWM): ru_maxrss would be inherited across fork and exec from the
+# test process, whose memory grows with the suite, and measure that instead.
 _CLI = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     sys.path.insert(0, {repo!r})
     from netaid.cli import main
     status = main(["discuss", {path!r}, "--out", {out!r}, "--format", "json"])
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print(int(line.split()[1]))
     sys.exit(status)
     """
 )

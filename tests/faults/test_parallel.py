@@ -40,7 +40,7 @@ def test_mappings_are_validated_and_the_rulebook_and_day_are_used(
 ) -> None:
     data = [c.model_dump(mode="json", exclude_defaults=True) for c in CASES[:40]]
     got = list(discuss_many(data, processes=2, rulebook=mini_rulebook, today=DAY, chunk_size=5))
-    with netaid.DurableEngine(mini_rulebook) as engine:
+    with netaid.make_engine(mini_rulebook) as engine:
         _same(got, CASES[:40], engine=engine)
     assert {d.as_of for d in got} == {DAY}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netaid import Case, DurableEngine, discuss, load_rulebook
+from netaid import Case, Engine, discuss, load_rulebook, make_engine
 from netaid.cli import main
 from netaid.render import AUDIENCES, render
 from tests.conftest import MINI_RULES
@@ -27,7 +27,7 @@ def unsafe_in(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def hostile_engine(tmp_path_factory: pytest.TempPathFactory) -> DurableEngine:
+def hostile_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """A custom rulebook whose titles and texts carry escape sequences and bidi overrides."""
     folder = tmp_path_factory.mktemp("hostile") / "rules"
     shutil.copytree(MINI_RULES, folder)
@@ -42,12 +42,12 @@ def hostile_engine(tmp_path_factory: pytest.TempPathFactory) -> DurableEngine:
         'text: "Grade \\e[31mand\\u2066 stage."',
     )
     rules.write_text(text, "utf-8")
-    return DurableEngine(load_rulebook(folder))
+    return make_engine(load_rulebook(folder))
 
 
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_text_output_shows_no_control_or_bidi_character(
-    hostile_engine: DurableEngine, audience: str
+    hostile_engine: Engine, audience: str
 ) -> None:
     case = Case(
         site="colon", stage="localized", title=f"A {ESCAPE} {BIDI}", notes=f"N {ESCAPE}{BIDI}"

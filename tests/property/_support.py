@@ -49,15 +49,43 @@ PROPERTY = settings(settings.get_profile(f"netaid-{PROFILE}"))
 TODAY = dt.date(2025, 1, 1)
 
 
+#: The files of a rulebook folder that are not rule files.
+NOT_RULES = ("sources.yaml", "terms.yaml")
+
+
+def raw_terms(folder: Path) -> dict[str, dict[str, Any] | None]:
+    """The terms of a rulebook folder, as written: name -> its `when:` block."""
+    path = folder / "terms.yaml"
+    if not path.is_file():
+        return {}
+    return {t["name"]: t["when"] for t in yaml.safe_load(path.read_text("utf-8"))["terms"]}
+
+
 def raw_rules(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every rule of a rulebook folder, as written: id -> the rule's mapping."""
+    """Every rule of a rulebook folder, as written: id -> the rule's mapping, with every
+    `{term: NAME}` replaced by the term's `when:` block, as the documentation says."""
+    terms = raw_terms(folder)
     rules: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.yaml")):
-        if path.name == "sources.yaml":
+        if path.name in NOT_RULES:
             continue
         for rule in yaml.safe_load(path.read_text("utf-8"))["rules"]:
-            rules[rule["id"]] = rule
+            rules[rule["id"]] = {**rule, "when": expand_terms(rule.get("when"), terms)}
     return rules
+
+
+def expand_terms(when: Any, terms: dict[str, Any]) -> Any:
+    """A `when:` block with every term written out (terms may use terms)."""
+    if not isinstance(when, dict):
+        return when
+    ((op, arg),) = when.items()
+    if op == "term":
+        return expand_terms(terms[arg], terms)
+    if op in ("all", "any"):
+        return {op: [expand_terms(c, terms) for c in arg]}
+    if op == "not":
+        return {op: expand_terms(arg, terms)}
+    return when
 
 
 def case_data(case: Case) -> dict[str, Any]:
@@ -96,6 +124,8 @@ def holds(when: dict[str, Any] | None, data: dict[str, Any]) -> bool:
         return _word(data[field]) in {_word(v) for v in value}
     if op == "contains":
         return value in data[field]
+    if op == "contains_any":
+        return any(v in data[field] for v in value)
     raise AssertionError(f"not a condition: {when}")
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from netaid import Case, Discussion, DurableEngine, RenderError, discuss
+from netaid import Case, Discussion, Engine, RenderError, discuss
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render, render_many, worksheet
 from tests.render.helpers import find_all, parse_html, text_of
 
@@ -24,7 +24,7 @@ SPREAD = Case(
 
 
 @pytest.fixture
-def two(mini_engine: DurableEngine) -> list[Discussion]:
+def two(mini_engine: Engine) -> list[Discussion]:
     return [discuss(c, engine=mini_engine, today=dt.date(2025, 1, 1)) for c in (LOCALIZED, SPREAD)]
 
 
@@ -85,7 +85,7 @@ def test_several_handouts_in_the_other_formats(two: list[Discussion]) -> None:
 
 
 def test_sources_are_flagged_only_once_past_their_stated_review(
-    mini_engine: DurableEngine,
+    mini_engine: Engine,
 ) -> None:
     # Macmillan states its next review as 2020-12-31.
     for today, flagged in ((dt.date(2020, 12, 31), False), (dt.date(2021, 1, 1), True)):
@@ -132,7 +132,7 @@ def test_worksheet_questions_follow_the_discussion(two: list[Discussion]) -> Non
     ]
 
 
-def test_a_fully_known_case_has_no_unknowns_question(mini_engine: DurableEngine) -> None:
+def test_a_fully_known_case_has_no_unknowns_question(mini_engine: Engine) -> None:
     case = Case.model_validate(
         {
             **LOCALIZED.model_dump(),

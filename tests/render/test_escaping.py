@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from netaid import Case, DurableEngine, discuss
+from netaid import Case, Engine, discuss
 from netaid.render import AUDIENCES, render
 from tests.render.helpers import (
     find_all,
@@ -30,13 +30,13 @@ NOTES = (
 
 
 @pytest.fixture
-def hostile(mini_engine: DurableEngine) -> Case:
+def hostile(mini_engine: Engine) -> Case:
     return Case(site="colon", stage="localized", title=SCRIPT, notes=NOTES)
 
 
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_html_shows_the_title_and_notes_as_text(
-    mini_engine: DurableEngine, hostile: Case, audience: str
+    mini_engine: Engine, hostile: Case, audience: str
 ) -> None:
     out = render(discuss(hostile, engine=mini_engine), "html", audience=audience)
     assert "<script" not in out.lower()
@@ -54,7 +54,7 @@ def test_html_shows_the_title_and_notes_as_text(
 
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_markdown_shows_the_title_and_notes_as_text(
-    mini_engine: DurableEngine, hostile: Case, audience: str
+    mini_engine: Engine, hostile: Case, audience: str
 ) -> None:
     out = render(discuss(hostile, engine=mini_engine), "markdown", audience=audience)
     assert unescaped_angle_brackets(out) == []
@@ -77,7 +77,7 @@ def test_markdown_shows_the_title_and_notes_as_text(
     assert r"a\|b \& c" in out
 
 
-def test_a_title_with_line_breaks_stays_one_heading(mini_engine: DurableEngine) -> None:
+def test_a_title_with_line_breaks_stays_one_heading(mini_engine: Engine) -> None:
     case = Case(site="colon", title="Case one\n# Injected heading\n| x |")
     out = render(discuss(case, engine=mini_engine), "markdown")
     assert r"# Case one \# Injected heading \| x \|" in out.splitlines()
@@ -85,7 +85,7 @@ def test_a_title_with_line_breaks_stays_one_heading(mini_engine: DurableEngine) 
 
 
 def test_text_output_never_passes_control_characters_to_a_terminal(
-    mini_engine: DurableEngine,
+    mini_engine: Engine,
 ) -> None:
     case = Case(site="colon", title="bad\x1b[2Jtitle", notes="bell\x07 and\x9b escape")
     for audience in AUDIENCES:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from netaid import Case, Discussion, DurableEngine, Kind, SourceRef, Urgency, discuss, load_case
+from netaid import Case, Discussion, Engine, Kind, SourceRef, Urgency, discuss, load_case
 from netaid.render import AUDIENCES, FORMATS, Worksheet, render, worksheet
 from netaid.render._common import SECTION_TITLES, case_summary, cited_sections, source_numbers
 from tests.conftest import REPO, random_cases
@@ -62,7 +62,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def mini_discussions(engine: DurableEngine) -> list[Discussion]:
+def mini_discussions(engine: Engine) -> list[Discussion]:
     cases = [Case.model_validate(c) for c in MINI_CASES] + random_cases(40, seed=11)
     return [discuss(case, engine=engine, today=TODAY) for case in cases]
 
@@ -281,7 +281,7 @@ def check(d: Discussion, fmt: str, audience: str, out: str) -> None:
 # --- the tests ---
 
 
-def test_the_mini_cases_fire_every_kind_of_point(mini_engine: DurableEngine) -> None:
+def test_the_mini_cases_fire_every_kind_of_point(mini_engine: Engine) -> None:
     # The structure checks below are only as good as the points they see.
     fired = {p.id for d in mini_discussions(mini_engine) for p in (*d.points, *d.notes)}
     assert fired == {r.id for r in mini_engine.rulebook.rules}
@@ -290,7 +290,7 @@ def test_the_mini_cases_fire_every_kind_of_point(mini_engine: DurableEngine) -> 
 @pytest.mark.parametrize("audience", AUDIENCES)
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_format_and_audience_over_many_cases(
-    mini_engine: DurableEngine, fmt: str, audience: str
+    mini_engine: Engine, fmt: str, audience: str
 ) -> None:
     for d in mini_discussions(mini_engine):
         check(d, fmt, audience, render(d, fmt, audience=audience))
@@ -300,7 +300,7 @@ def test_every_format_and_audience_over_many_cases(
 @pytest.mark.parametrize("fmt", list(FORMATS))
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_in_every_format_and_audience(
-    engine: DurableEngine, example: Path, fmt: str, audience: str
+    engine: Engine, example: Path, fmt: str, audience: str
 ) -> None:
     d = discuss(load_case(example), engine=engine, today=TODAY)
     check(d, fmt, audience, render(d, fmt, audience=audience))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from netaid import Case, Discussion, DurableEngine, Note, Point, SourceRef, discuss
+from netaid import Case, Discussion, Engine, Note, Point, SourceRef, discuss
 from netaid.render import render
 from netaid.render._common import sections, source_numbers
 from tests.render.helpers import find_all, parse_html, text_of
@@ -71,7 +71,7 @@ def expected_text(d: Discussion) -> tuple[Cited, Cited]:
 
 
 @pytest.fixture(params=range(len(CASES)), ids=["lung-spread", "unknown-primary"])
-def stale(request: pytest.FixtureRequest, engine: DurableEngine) -> Discussion:
+def stale(request: pytest.FixtureRequest, engine: Engine) -> Discussion:
     d = discuss(CASES[request.param], engine=engine, today=PAST)
     points, notes = expected(d)
     # The case must cite both kinds of source, or the test proves nothing.
@@ -141,9 +141,7 @@ def test_every_citation_of_a_stale_source_is_flagged_in_html(stale: Discussion) 
 
 
 @pytest.mark.parametrize("case", CASES, ids=["lung-spread", "unknown-primary"])
-def test_no_citation_is_flagged_before_the_stated_next_review(
-    engine: DurableEngine, case: Case
-) -> None:
+def test_no_citation_is_flagged_before_the_stated_next_review(engine: Engine, case: Case) -> None:
     d = discuss(case, engine=engine, today=NOT_YET)
     points, notes = expected(d)
     assert not any(flagged for _, flagged in points + notes)

@@ -31,7 +31,7 @@ from netaid.check import (
     view_of,
 )
 from netaid.cli import main
-from tests.conftest import MINI_RULES, random_cases
+from tests.conftest import ENGINES, MINI_RULES, needs_durable, random_cases
 
 _CITATION = """\
 citations:
@@ -321,7 +321,7 @@ def test_a_value_invalid_on_its_own_stops_the_check(
     monkeypatch: pytest.MonkeyPatch, mini_rulebook: Rulebook
 ) -> None:
     # Blocks cannot represent such a value: the check must say so rather than mis-count.
-    import netaid.check as check_module
+    import netaid.check._space as check_module
 
     def stricter(values: Mapping[str, Any]) -> list[Incompatibility]:
         found = list(incompatibilities(values))
@@ -346,12 +346,14 @@ def test_mini_rulebook_passes(mini_rulebook: Rulebook) -> None:
     assert report.redundant == ()
     assert report.limit_problems == ()
     assert report.engine_problems == ()
-    # Every rule but surgery for localized disease and one of watchful waiting (never for a
-    # poorly differentiated tumour) and the poorly-differentiated flag: 6 rules, of which the
-    # two without a condition are one durable-rules rule.
-    assert report.max_firing == 5
-    (load,) = report.rulesets
-    assert (load.rules, load.durable_rules) == (8, 7)
+    assert report.engines == ENGINES
+    if "durable" in ENGINES:
+        # Every rule but surgery for localized disease and one of watchful waiting (never for
+        # a poorly differentiated tumour) and the poorly-differentiated flag: 6 rules, of which
+        # the two without a condition are one durable-rules rule.
+        assert report.max_firing == 5
+        (load,) = report.rulesets
+        assert (load.rules, load.durable_rules) == (8, 7)
     # grade G1, against unknown, changes the grade question and the poorly-differentiated flag.
     assert report.coverage["grade"]["G1"] == ("question.grade_known", "note.flag.poorly_low_grade")
     assert report.coverage["grade"]["unknown"] == ()
@@ -461,6 +463,7 @@ def test_failing_examples_are_reported(tmp_path: Path) -> None:
     assert report.failed
 
 
+@needs_durable
 def test_a_breached_limit_fails(mini_rulebook: Rulebook) -> None:
     report = check_rulebook(mini_rulebook, match_limit=3)
     assert report.failed
@@ -475,10 +478,11 @@ def shipped_report(rulebook: Rulebook) -> CheckReport:
     return check_rulebook(rulebook)
 
 
+@needs_durable
 def test_the_reported_load_is_that_of_the_rulesets_the_engine_builds(
     rulebook: Rulebook, shipped_report: CheckReport
 ) -> None:
-    from netaid.engine import DurableEngine, match_stack_need
+    from netaid.engines.durable import DurableEngine, match_stack_need
 
     report = shipped_report
     with DurableEngine(rulebook) as engine:
@@ -491,6 +495,7 @@ def test_the_reported_load_is_that_of_the_rulesets_the_engine_builds(
         assert load.max_firing <= load.durable_rules
 
 
+@needs_durable
 def test_a_rule_too_big_for_the_engine_is_a_finding(tmp_path: Path) -> None:
     sites = "[stomach, duodenum, ampulla, small_bowel, appendix, colon, rectum, pancreas]"
     folder = write_rulebook(
@@ -505,6 +510,26 @@ def test_a_rule_too_big_for_the_engine_is_a_finding(tmp_path: Path) -> None:
     assert report.failed
     assert "match paths" in report.limit_problems[0]
     assert report.engine_problems == ()  # the plain-Python engine stood in
+
+
+def test_check_runs_the_chosen_engine_only(mini_rulebook: Rulebook) -> None:
+    report = check_rulebook(mini_rulebook, engine="python")
+    assert report.engines == ("python",)
+    assert report.rulesets == ()  # the Python engine has no rulesets to load
+    assert not report.failed
+
+
+def test_an_engine_that_disagrees_is_a_finding(mini_rulebook: Rulebook) -> None:
+    class Forgetful(PythonEngine):
+        name = "forgetful"
+
+        def fired_ids(self, case: Case) -> frozenset[str]:
+            return super().fired_ids(case) - {"warning.carcinoid.er"}
+
+    report = check_rulebook(mini_rulebook, engine=Forgetful)
+    assert report.failed
+    assert report.engines == ("forgetful",)
+    assert "the engine disagrees on ['warning.carcinoid.er']" in report.engine_problems[0]
 
 
 def test_shipped_rulebook_passes(shipped_report: CheckReport) -> None:

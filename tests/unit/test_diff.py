@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 import netaid
-from netaid import DurableEngine, Rulebook, load_rulebook
+from netaid import Engine, Rulebook, load_rulebook, make_engine
 from netaid._conditions import holds, leaves
 from netaid.case import Case, case_values, incompatibilities
 from netaid.check import Atom, view_of
@@ -67,7 +67,7 @@ def fires(rulebook: Rulebook, rule_id: str, values: Values) -> bool:
     return rule_id in ids and holds(rulebook.rule(rule_id).condition, values)
 
 
-def fired_ids(engine: DurableEngine, case: Case) -> set[str]:
+def fired_ids(engine: Engine, case: Case) -> set[str]:
     discussion = netaid.discuss(case, engine=engine)
     return {p.id for p in discussion.points} | {n.id for n in discussion.notes}
 
@@ -142,7 +142,7 @@ def non_defaults(values: Values) -> int:
 def test_examples_are_the_smallest_cases_and_really_move(
     old: Rulebook, new: Rulebook, report: RulebookDiff, cases: list[Values]
 ) -> None:
-    with DurableEngine(old) as old_engine, DurableEngine(new) as new_engine:
+    with make_engine(old) as old_engine, make_engine(new) as new_engine:
         for way, moves in (("appear", report.appear), ("disappear", report.disappear)):
             for m in moves:
                 case = Case.model_validate(m.case)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import netaid
-from netaid import DISCLAIMER, Case, CaseError, DurableEngine, Kind
+from netaid import DISCLAIMER, Case, CaseError, Engine, Kind, make_engine
 from netaid._conditions import reason_holds
 from netaid.case import case_values
 from tests.conftest import MINI_RULES, random_cases
@@ -27,7 +27,7 @@ RICH = Case(
 )
 
 
-def test_urgent_warnings_lead_then_the_fixed_kind_order(mini_engine: DurableEngine) -> None:
+def test_urgent_warnings_lead_then_the_fixed_kind_order(mini_engine: Engine) -> None:
     d = netaid.discuss(RICH, engine=mini_engine)
     kinds = [p.kind for p in d.points]
     assert kinds[0] is Kind.WARNING
@@ -36,14 +36,14 @@ def test_urgent_warnings_lead_then_the_fixed_kind_order(mini_engine: DurableEngi
     assert kinds == sorted(kinds, key=order.index)
 
 
-def test_notes_hold_flags_not_points(mini_engine: DurableEngine) -> None:
+def test_notes_hold_flags_not_points(mini_engine: Engine) -> None:
     d = netaid.discuss(RICH, engine=mini_engine)
     assert [n.id for n in d.notes] == ["note.flag.poorly_low_grade"]
     assert all(p.kind is not Kind.NOTE for p in d.points)
     assert d.notes[0].sources[0].source_id == "cityofhope"
 
 
-def test_every_point_is_sourced_explained_and_labelled(mini_engine: DurableEngine) -> None:
+def test_every_point_is_sourced_explained_and_labelled(mini_engine: Engine) -> None:
     for case in random_cases(300, seed=7):
         d = netaid.discuss(case, engine=mini_engine)
         values = case_values(case)
@@ -62,14 +62,14 @@ def test_every_point_is_sourced_explained_and_labelled(mini_engine: DurableEngin
                 assert reason_holds(reason, values), (point.id, because)
 
 
-def test_contested_points_carry_each_side(mini_engine: DurableEngine) -> None:
+def test_contested_points_carry_each_side(mini_engine: Engine) -> None:
     d = netaid.discuss(Case(site="colon"), engine=mini_engine)
     (point,) = [p for p in d.points if p.contested]
     assert {s.source_id for s in point.sources} == {"cityofhope", "franklyspeaking"}
     assert all(s.says for s in point.sources)
 
 
-def test_sources_past_their_stated_review_date_are_flagged(mini_engine: DurableEngine) -> None:
+def test_sources_past_their_stated_review_date_are_flagged(mini_engine: Engine) -> None:
     # Macmillan states a next review of 31 December 2020.
     def macmillan_flags(today: dt.date) -> set[bool]:
         d = netaid.discuss(Case(site="colon", stage="localized"), engine=mini_engine, today=today)
@@ -84,7 +84,7 @@ def test_sources_past_their_stated_review_date_are_flagged(mini_engine: DurableE
     assert macmillan_flags(dt.date(2021, 1, 1)) == {True}
 
 
-def test_the_discussion_names_the_rulebook_and_the_disclaimer(mini_engine: DurableEngine) -> None:
+def test_the_discussion_names_the_rulebook_and_the_disclaimer(mini_engine: Engine) -> None:
     d = netaid.discuss(Case(site="colon"), engine=mini_engine, today=dt.date(2026, 1, 2))
     book = mini_engine.rulebook
     assert d.rulebook_version == f"{book.version}+{book.fingerprint}"
@@ -92,14 +92,14 @@ def test_the_discussion_names_the_rulebook_and_the_disclaimer(mini_engine: Durab
     assert d.as_of == dt.date(2026, 1, 2)
 
 
-def test_discuss_accepts_a_mapping_and_names_bad_fields(mini_engine: DurableEngine) -> None:
+def test_discuss_accepts_a_mapping_and_names_bad_fields(mini_engine: Engine) -> None:
     d = netaid.discuss({"site": "colon", "stage": "localized"}, engine=mini_engine)
     assert "surgery" in d.categories
     with pytest.raises(CaseError, match="stage"):
         netaid.discuss({"site": "colon", "stage": "everywhere"}, engine=mini_engine)
 
 
-def test_json_output_round_trips(mini_engine: DurableEngine) -> None:
+def test_json_output_round_trips(mini_engine: Engine) -> None:
     d = netaid.discuss(RICH, engine=mini_engine)
     assert netaid.Discussion.model_validate_json(d.model_dump_json()) == d
 
@@ -107,7 +107,7 @@ def test_json_output_round_trips(mini_engine: DurableEngine) -> None:
 # --- points are built once per rulebook, rule, reasons and day ---
 
 
-def test_remembered_points_are_those_built_afresh(engine: DurableEngine) -> None:
+def test_remembered_points_are_those_built_afresh(engine: Engine) -> None:
     import netaid.discussion as discussion
 
     cases = random_cases(300, seed=41)
@@ -123,7 +123,7 @@ def test_an_edited_rulebook_never_gets_the_old_points(tmp_path: Path) -> None:
     case = Case(site="colon", stage="localized")
     rules = tmp_path / "rules" / "rules.yaml"
     for n in range(3):  # old rulebooks are freed, so a new one may well reuse an old id
-        with DurableEngine(netaid.load_rulebook(tmp_path / "rules")) as engine:
+        with make_engine(netaid.load_rulebook(tmp_path / "rules")) as engine:
             d = netaid.discuss(case, engine=engine, cache=False)
         last = d.points[-1]
         if n:
@@ -137,7 +137,7 @@ def test_the_memo_goes_with_its_rulebook(tmp_path: Path) -> None:
     import netaid.discussion as discussion
 
     rulebook = netaid.load_rulebook(MINI_RULES)
-    with DurableEngine(rulebook) as engine:
+    with make_engine(rulebook) as engine:
         netaid.discuss(RICH, engine=engine, cache=False)
     key = id(rulebook)
     assert key in discussion._memos
@@ -146,7 +146,7 @@ def test_the_memo_goes_with_its_rulebook(tmp_path: Path) -> None:
     assert key not in discussion._memos
 
 
-def test_the_memo_is_bounded(engine: DurableEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_memo_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     import netaid.discussion as discussion
 
     monkeypatch.setattr(discussion, "MEMO_SIZE", 50)

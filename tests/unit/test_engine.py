@@ -7,6 +7,7 @@ import itertools
 import json
 import textwrap
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,22 +22,39 @@ from netaid import (
     Rulebook,
     Syndrome,
 )
-from netaid._conditions import match_paths, reasons
+from netaid._conditions import reasons
 from netaid.case import case_fields, case_values
-from netaid.engine import (
+from netaid.engines.durable import (
     MATCH_STACK_SIZE,
     MAX_MATCH_PATHS,
     _alpha_network,
     _fnv1a_32,
     _schema,
     _stack_need,
+    match_paths,
     match_stack_need,
     plan_rulesets,
 )
 from netaid.rulebook import load_rulebook
-from tests.conftest import MINI_RULES, random_cases
+from tests.conftest import MINI_RULES, needs_durable, random_cases
 
 CASES = random_cases(10_000, seed=20261122)
+
+
+# This module tests the durable backend itself, whatever the default engine is.
+pytestmark = needs_durable
+
+
+@pytest.fixture(scope="module")
+def mini_engine(mini_rulebook: Rulebook) -> Iterator[DurableEngine]:
+    with DurableEngine(mini_rulebook) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def engine(rulebook: Rulebook) -> Iterator[DurableEngine]:
+    with DurableEngine(rulebook) as engine:
+        yield engine
 
 
 BASE = Case(site="colon")

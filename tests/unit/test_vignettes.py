@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from netaid import Case, DurableEngine, Rulebook, discuss, load_rulebook
+from netaid import Case, Engine, Rulebook, discuss, load_rulebook, make_engine
 from netaid.case import Site
 from netaid.cli import main
 from netaid.vignettes import (
@@ -63,7 +63,7 @@ def test_incoherence_notes_name_the_coherence_notes_that_hold(
 
 def test_a_gap_note_does_not_make_a_profile_incoherent(coherence_rulebook: Rulebook) -> None:
     case = Case(site=Site.UNKNOWN)
-    with DurableEngine(coherence_rulebook) as engine:
+    with make_engine(coherence_rulebook) as engine:
         assert "note.gap.fixture_unknown_site" in engine.fired_ids(case)
         # An engine is taken as well as a rulebook: its rulebook is asked.
         assert incoherence_notes(case, engine) == ()
@@ -84,7 +84,7 @@ def test_drawn_cases_are_coherent_for_the_fixture_rulebook(
     coherence_rulebook: Rulebook, seed: int
 ) -> None:
     cases = draw_cases(200, seed=seed, rules=coherence_rulebook)
-    with DurableEngine(coherence_rulebook) as engine:
+    with make_engine(coherence_rulebook) as engine:
         for case in cases:
             assert incoherence_notes(case, coherence_rulebook) == ()
             notes = [n.id for n in discuss(case, engine=engine, today=AS_OF).notes]
@@ -92,9 +92,7 @@ def test_drawn_cases_are_coherent_for_the_fixture_rulebook(
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_drawn_cases_are_coherent_for_the_shipped_rulebook(
-    engine: DurableEngine, seed: int
-) -> None:
+def test_drawn_cases_are_coherent_for_the_shipped_rulebook(engine: Engine, seed: int) -> None:
     for case in draw_cases(200, seed=seed):
         notes = [n.id for n in discuss(case, engine=engine, today=AS_OF).notes]
         assert flagged_notes(notes) == [], case

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
+import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _check, _diff, _discuss, _lint, _review, _schema, _serve, _vignettes
+from netaid.cli import (
+    _check,
+    _diff,
+    _discuss,
+    _explain,
+    _lint,
+    _review,
+    _schema,
+    _serve,
+    _vignettes,
+)
 from netaid.cli._common import (
     EXIT_FINDINGS,
     EXIT_INTERNAL,
@@ -33,6 +45,7 @@ __all__ = ["main"]
 
 COMMANDS: dict[str, ModuleType] = {
     "discuss": _discuss,
+    "explain": _explain,
     "schema": _schema,
     "lint": _lint,
     "vignettes": _vignettes,
@@ -52,6 +65,24 @@ EPILOG = (
 )
 
 
+class _Version(argparse.Action):
+    """--version: netaid's version and the engine it uses here (decided only when asked: it
+    imports the durable-rules extension to see whether it works)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from netaid.engines import available_engines, default_engine_name
+
+        text = (
+            f"netaid {__version__} (engine: {default_engine_name()}; available: "
+            f"{', '.join(available_engines())}; Python {platform.python_version()})\n"
+        )
+        parser._print_message(text, sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="netaid",
@@ -61,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=EPILOG,
     )
-    parser.add_argument("--version", action="version", version=f"netaid {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and engine, and exit")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMANDS.values():
         module.register(subparsers)

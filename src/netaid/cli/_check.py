@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netaid.cli._common import EXIT_FINDINGS, EXIT_OK, write_out
+from netaid.engines import ENGINE_NAMES
 from netaid.rulebook import load_rulebook
 
 if TYPE_CHECKING:
@@ -29,12 +30,18 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--rules", type=Path, help="rulebook folder (default: the shipped one)")
     p.add_argument("--format", default="text", choices=FORMATS)
+    p.add_argument(
+        "--engine",
+        choices=ENGINE_NAMES,
+        help="run the covering cases through this engine only (default: every engine "
+        "available on this Python, which must all agree)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from netaid.check import check_rulebook  # loaded only when asked for: it is large
 
-    report = check_rulebook(load_rulebook(args.rules))
+    report = check_rulebook(load_rulebook(args.rules), engine=args.engine)
     if args.format == "json":
         write_out(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -78,13 +85,14 @@ def format_text(report: CheckReport) -> str:
         "  values the rules tell apart: "
         + "; ".join(f"{atom} {len(blocks)}" for atom, blocks in report.blocks.items())
     )
+    engines = ", ".join(report.engines) or "none"
     if report.engine_problems:
-        add("engine: DISAGREES with the rules' conditions")
+        add(f"engines ({engines}): DISAGREE with the rules' conditions")
         out.extend(f"  - {p}" for p in report.engine_problems)
     else:
         add(
-            f"engine: agrees with the rules' conditions on all {report.covering_cases:,} "
-            "covering cases"
+            f"engines ({engines}): agree with the rules' conditions on all "
+            f"{report.covering_cases:,} covering cases"
         )
     add(f"dead rules (never fire for a valid case): {_ids(report.dead)}")
     if report.redundant:

@@ -27,7 +27,7 @@ from netaid.cli._common import (
     write_out,
 )
 from netaid.cli._fhir import add_fhir_flags, load_case_or_bundle
-from netaid.engine import DurableEngine, Engine
+from netaid.engines import ENGINE_NAMES, Engine, make_engine
 from netaid.errors import CaseError, FieldProblem, WriteError
 from netaid.render import AUDIENCES, EXTENSIONS, FORMATS, render
 from netaid.rulebook import load_rulebook
@@ -118,15 +118,25 @@ def add_output_flags(parser: argparse.ArgumentParser, *, default_format: str) ->
     parser.add_argument(
         "--rules", type=Path, help="rulebook folder (default: the shipped rulebook)"
     )
+    add_engine_flag(parser)
+
+
+def add_engine_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_NAMES,
+        help="the rule engine: durable (durable-rules; the default where it runs, Python "
+        "3.11 and 3.12) or python (every Python); NETAID_ENGINE sets the default",
+    )
 
 
 @contextlib.contextmanager
 def engine_for(args: argparse.Namespace) -> Iterator[Engine]:
-    """The shipped engine, or one built for --rules and closed afterwards."""
+    """The shipped rulebook's shared engine, or one built for --rules and closed afterwards."""
     if args.rules is None:
-        yield default_engine()
+        yield default_engine(args.engine)
         return
-    with DurableEngine(load_rulebook(args.rules)) as engine:
+    with make_engine(load_rulebook(args.rules), args.engine) as engine:
         yield engine
 
 

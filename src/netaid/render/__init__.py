@@ -25,6 +25,7 @@ __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "Audience",
+    "Format",
     "Renderer",
     "Worksheet",
     "render",
@@ -34,6 +35,8 @@ __all__ = [
 
 Audience = Literal["tutor", "student"]
 AUDIENCES: tuple[Audience, ...] = ("tutor", "student")
+#: The formats, for type checkers; `FORMATS` holds their renderers.
+Format = Literal["text", "markdown", "html", "json"]
 
 
 class Renderer(Protocol):
@@ -73,14 +76,14 @@ def _check(fmt: str, audience: str) -> None:
         raise RenderError(f"unknown audience {audience!r} (audiences: {', '.join(AUDIENCES)})")
 
 
-def render(discussion: Discussion, fmt: str = "text", *, audience: str = "tutor") -> str:
+def render(discussion: Discussion, fmt: Format = "text", *, audience: Audience = "tutor") -> str:
     """Render a discussion in one of `FORMATS` for one of `AUDIENCES`."""
     _check(fmt, audience)
     return FORMATS[fmt](discussion, audience=audience)
 
 
 def render_many(
-    discussions: Sequence[Discussion], fmt: str = "text", *, audience: str = "tutor"
+    discussions: Sequence[Discussion], fmt: Format = "text", *, audience: Audience = "tutor"
 ) -> str:
     """Several discussions as one document: one HTML file with a page per case, Markdown and
     text handouts one after another, a JSON array."""

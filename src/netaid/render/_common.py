@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netaid.case import Case, case_fields, case_values, incompatibilities
-from netaid.discussion import Discussion, Point, SourceRef, Tie, describe_value, field_label
+from netaid.discussion import (
+    Discussion,
+    Point,
+    SourceRef,
+    Tie,
+    describe_value,
+    field_label,
+)
 from netaid.rulebook import Kind, Urgency
 
 SECTION_TITLES = {
@@ -143,6 +151,40 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """ "1 test", "2 tests"."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count} {word}"
+
+
+@dataclass(frozen=True)
+class IfKnownGroup:
+    """What knowing one unknown field would change, value by value, for display."""
+
+    label: str
+    #: (the value as people say it, titles added, titles removed)
+    values: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+
+
+#: The heading of the "what would change" section, in every format.
+IF_KNOWN_TITLE = "What knowing the unknown facts would change"
+
+
+def if_known_groups(discussion: Discussion) -> list[IfKnownGroup]:
+    """`Discussion.if_known`, grouped by field in the order given."""
+    groups: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {}
+    for entry in discussion.if_known:
+        groups.setdefault(entry.field, []).append(
+            (
+                describe_value(entry.value),
+                tuple(p.title for p in entry.adds),
+                tuple(p.title for p in entry.removes),
+            )
+        )
+    return [IfKnownGroup(capfirst(field_label(f)), tuple(v)) for f, v in groups.items()]
+
+
+def provenance(rulebook_version: str, engine: str, as_of: dt.date) -> str:
+    """The footer line saying what produced a handout: "Rulebook 0.2.0+3f9a..., durable
+    engine, as of 2025-01-01" (no engine named for a discussion built without one)."""
+    by = f", {engine} engine" if engine else ""
+    return f"Rulebook {rulebook_version}{by}, as of {as_of.isoformat()}"
 
 
 def capfirst(text: str) -> str:

@@ -6,14 +6,17 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from netaid.discussion import Discussion
+from netaid.discussion import Discussion, change_text
 from netaid.render._common import (
+    IF_KNOWN_TITLE,
     INTRO,
     capfirst,
     case_summary,
     citation_flag,
     cited_sections,
     cited_sources,
+    if_known_groups,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -40,7 +43,13 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["capfirst"] = capfirst
     env.globals.update(
-        review_text=review_text, citation_flag=citation_flag, tie_lead=tie_lead, intro=INTRO
+        review_text=review_text,
+        citation_flag=citation_flag,
+        tie_lead=tie_lead,
+        intro=INTRO,
+        provenance=provenance,
+        change_text=change_text,
+        if_known_title=IF_KNOWN_TITLE,
     )
     return env
 
@@ -55,6 +64,7 @@ def _handout(discussion: Discussion, audience: str, index: int) -> dict[str, Any
         "disclaimer": discussion.disclaimer,
         "rulebook_version": discussion.rulebook_version,
         "as_of": discussion.as_of,
+        "engine": discussion.engine,
     }
     if audience == "student":
         view["w"] = worksheet(discussion)
@@ -65,6 +75,7 @@ def _handout(discussion: Discussion, audience: str, index: int) -> dict[str, Any
             numbers=source_numbers(discussion),
             sources=cited_sources(discussion),
             cited_sections=cited_sections(discussion),
+            if_known=if_known_groups(discussion),
         )
     return view
 
@@ -86,6 +97,7 @@ def render_html_many(discussions: Sequence[Discussion], *, audience: str = "tuto
             disclaimer=first["disclaimer"],
             rulebook_version=first["rulebook_version"],
             as_of=first["as_of"],
+            engine=first["engine"],
         )
     )
 

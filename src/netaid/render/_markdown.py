@@ -5,14 +5,17 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
-from netaid.discussion import Discussion
+from netaid.discussion import Discussion, change_text
 from netaid.render._common import (
+    IF_KNOWN_TITLE,
     INTRO,
     capfirst,
     case_summary,
     citation_flag,
     cited_sections,
     cited_sources,
+    if_known_groups,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -91,6 +94,9 @@ def _environment() -> jinja2.Environment:
         tie_lead=tie_lead,
         urgency_tag=urgency_tag,
         intro=INTRO,
+        provenance=provenance,
+        change_text=change_text,
+        if_known_title=IF_KNOWN_TITLE,
     )
     return env
 
@@ -112,6 +118,7 @@ def render_markdown(discussion: Discussion, *, audience: str = "tutor") -> str:
             numbers=source_numbers(discussion),
             sources=cited_sources(discussion),
             cited_sections=cited_sections(discussion),
+            if_known=if_known_groups(discussion),
         )
     )
 

@@ -4,12 +4,15 @@ from collections.abc import Sequence
 
 from netaid._untrusted import printable
 from netaid.case import Case
-from netaid.discussion import Discussion, SourceRef, Tie
+from netaid.discussion import Discussion, SourceRef, Tie, change_text
 from netaid.render._common import (
+    IF_KNOWN_TITLE,
     capfirst,
     case_summary,
     citation_flag,
     cited_sources,
+    if_known_groups,
+    provenance,
     review_text,
     sections,
     source_numbers,
@@ -104,6 +107,12 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
             out += _tie_lines(note.applies_when, numbers)
             refs = ", ".join(_ref(r, numbers) for r in note.sources)
             out += _wrap(f"Sources: {refs}", "    ")
+    if discussion.if_known:
+        out += ["", IF_KNOWN_TITLE.upper(), "-" * len(IF_KNOWN_TITLE)]
+        for group in if_known_groups(discussion):
+            out += _wrap(f"* {group.label} (unknown now)", "")
+            for value, adds, removes in group.values:
+                out += _wrap(f"If {value}: {change_text(adds, removes)}", "    ")
     out += ["", "SOURCES", "-------"]
     for ref in cited_sources(discussion):
         out += _wrap(
@@ -111,7 +120,7 @@ def render_text(discussion: Discussion, *, audience: str = "tutor") -> str:
         )
     out += [
         "",
-        f"Rulebook {discussion.rulebook_version}, as of {discussion.as_of.isoformat()}.",
+        provenance(discussion.rulebook_version, discussion.engine, discussion.as_of) + ".",
         f"This discussion is {discussion.disclaimer}.",
         "",
     ]
@@ -133,7 +142,7 @@ def _render_student(discussion: Discussion) -> str:
         out += _wrap(f'[{doc.number}] {doc.publisher}, "{doc.title}" ({review})', "")
     out += [
         "",
-        f"Rulebook {sheet.rulebook_version}, as of {sheet.as_of.isoformat()}.",
+        provenance(sheet.rulebook_version, sheet.engine, sheet.as_of) + ".",
         f"This worksheet is {sheet.disclaimer}.",
         "",
     ]

@@ -48,6 +48,7 @@ class Worksheet(_Frozen):
     documents: tuple[Document, ...]
     rulebook_version: str
     as_of: dt.date
+    engine: str = ""
 
 
 def _as_question(title: str) -> str:
@@ -176,4 +177,5 @@ def worksheet(discussion: Discussion) -> Worksheet:
         ),
         rulebook_version=discussion.rulebook_version,
         as_of=discussion.as_of,
+        engine=discussion.engine,
     )

@@ -1,9 +1,9 @@
-"""Rule engines: which rules of a rulebook fire for a case, and why.
+"""The durable-rules backend: the only module of netaid that imports durable-rules.
 
-`Engine` is the small interface the rest of netaid sees. `DurableEngine` is the production
-backend and the only code in netaid that touches durable-rules; `PythonEngine` evaluates the
-same compiled conditions in plain Python (a reference, and the fallback seam for Python
-versions durable-rules cannot run on).
+Everything that knows durable-rules' internals is here and nowhere else: the compact fact a
+case becomes, the translation of conditions into durable-rules' JSON expressions, the model of
+the alpha network durable-rules builds, the match-stack bound and the planning of rulesets
+under it. None of it is public API: the rest of netaid sees an `Engine`.
 
 durable-rules 2.0.28 has sharp edges; docs/engine.md lists each one, the decision here that
 defends against it and the test that proves the defence. In short:
@@ -20,6 +20,9 @@ defends against it and the test that proves the defence. In short:
 - Any failure of the C engine discards every ruleset and builds them afresh before the
   error (an `EngineError`) reaches the caller. One lock serialises evaluation, since the C
   engine is not thread-safe and never releases the GIL anyway.
+- The C extension does not import on Python 3.13+; the module itself does, and
+  `DurableEngine(...)` then raises `EngineError` (`netaid.engines` picks the Python backend
+  there by default).
 """
 
 from __future__ import annotations
@@ -31,35 +34,17 @@ import operator
 import string
 import threading
 import weakref
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
+from types import ModuleType
 from typing import Any
 
-from netaid._conditions import (
-    Reason,
-    holds,
-    leaves,
-    match_paths,
-    reasons,
-    set_member_key,
-    to_durable,
-)
-from netaid.case import Case, case_fields, case_values
+from netaid._conditions import All, Always, AnyOf, Condition, Leaf, Not, not_a_condition
+from netaid.case import Case, attribute_values, case_fields
+from netaid.engines._base import Engine
 from netaid.errors import EngineError, EngineLimitError
 from netaid.rulebook import Rule, Rulebook
 
-__all__ = [
-    "MATCH_STACK_SIZE",
-    "MAX_MATCH_PATHS",
-    "DurableEngine",
-    "Engine",
-    "Evaluation",
-    "PythonEngine",
-    "match_stack_need",
-    "plan_rulesets",
-]
+__all__ = ["DurableEngine", "available"]
 
 #: durable-rules' C engine walks the alpha nodes a fact matches depth-first, on a fixed stack
 #: of 64 entries (`MAX_STACK_SIZE` in events.c); pushing a 65th raises error 303.
@@ -83,77 +68,96 @@ _HASH_ID = 926444256
 _HASH_SID = 3593476751
 _HASH_FORWARD = 739185624
 
-_MAX_KNOWN_REASONS = 20_000  # (rule, values read) pairs an engine remembers reasons for
-
 _GUARD_KEY = "_"
 _GUARD_VALUE = "c"
 _SID = "0"
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The rules that fired for one case, each with the case facts that satisfied it."""
-
-    fired: Mapping[str, tuple[Reason, ...]]
-
-    @property
-    def rule_ids(self) -> frozenset[str]:
-        return frozenset(self.fired)
+# --- conditions as durable-rules expressions ---
 
 
-class Engine(ABC):
-    """Evaluates one case at a time against a rulebook. Safe to share between threads."""
-
-    def __init__(self, rulebook: Rulebook) -> None:
-        self.rulebook = rulebook
-        # Reasons are a function of the values of the fields a condition reads, so they are
-        # kept per rule and those values (the same few combinations recur case after case).
-        self._reads = {
-            r.id: tuple(sorted({leaf.field for leaf in leaves(r.condition)}))
-            for r in rulebook.rules
-        }
-        self._reasons: dict[tuple[str, tuple[object, ...]], tuple[Reason, ...]] = {}
-
-    @abstractmethod
-    def fired_ids(self, case: Case) -> frozenset[str]:
-        """The ids of the rules whose conditions hold for the case."""
-
-    def evaluate(self, case: Case) -> Evaluation:
-        fired_ids = self.fired_ids(case)
-        values = case_values(case)
-        known, reads = self._reasons, self._reads
-        fired: dict[str, tuple[Reason, ...]] = {}
-        for rule_id in sorted(fired_ids):
-            key = (rule_id, tuple([values[name] for name in reads[rule_id]]))
-            why = known.get(key)
-            if why is None:
-                why = reasons(self.rulebook.rule(rule_id).condition, values)
-                if not why:
-                    raise EngineError(
-                        f"engine fired rule {rule_id!r} but its condition does not hold "
-                        "for this case"
-                    )
-                if len(known) < _MAX_KNOWN_REASONS:
-                    known[key] = why
-            fired[rule_id] = why
-        return Evaluation(MappingProxyType(fired))
-
-    def close(self) -> None:  # noqa: B027 - engines without resources need no cleanup
-        """Release what the engine holds. The engine must not be used afterwards."""
-
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def set_member_key(field: str, member: str) -> str:
+    """The flat fact key durable-rules sees for one member of a set field."""
+    return f"{field}__{member}"
 
 
-class PythonEngine(Engine):
-    """Every rule's condition evaluated in plain Python."""
+def to_durable(condition: Condition) -> dict[str, Any] | None:
+    """The condition as a durable-rules expression, negations pushed down to the leaves.
 
-    def fired_ids(self, case: Case) -> frozenset[str]:
-        values = case_values(case)
-        return frozenset(r.id for r in self.rulebook.rules if holds(r.condition, values))
+    durable-rules has no general negation, and `$in` does not exist, so `not` is pushed
+    inward (De Morgan) and `one_of` becomes an `$or` of equalities. Returns None for Always.
+    """
+    if isinstance(condition, Always):
+        return None
+    return _durable(condition, negated=False)
+
+
+def _durable(condition: Condition, *, negated: bool) -> dict[str, Any]:
+    match condition:
+        case Not(child=child):
+            return _durable(child, negated=not negated)
+        case All(children=children) | AnyOf(children=children):
+            conjunctive = isinstance(condition, All) != negated
+            parts = [_durable(c, negated=negated) for c in children]
+            if len(parts) == 1:
+                return parts[0]
+            return {"$and" if conjunctive else "$or": parts}
+        case Leaf():
+            return _durable_leaf(condition, negated=negated)
+        case Always():
+            raise EngineError("a condition that always holds has no durable-rules expression")
+        case _:
+            not_a_condition(condition)
+
+
+def _durable_leaf(leaf: Leaf, *, negated: bool) -> dict[str, Any]:
+    match leaf.op:
+        case "contains":
+            return {set_member_key(leaf.field, leaf.values[0]): "no" if negated else "yes"}
+        case "is_known":
+            return {leaf.field: "unknown"} if negated else {"$neq": {leaf.field: "unknown"}}
+        case "equals" | "one_of":
+            tests = [{"$neq": {leaf.field: v}} if negated else {leaf.field: v} for v in leaf.values]
+            if len(tests) == 1:
+                return tests[0]
+            return {"$and" if negated else "$or": tests}
+        case _:
+            not_a_condition(leaf.op)
+
+
+def match_paths(condition: Condition) -> int:
+    """An upper bound on the alpha nodes durable-rules builds for this condition.
+
+    durable-rules expands `$or` into one chain of tests per alternative (disjunctive normal
+    form). Counting every test of every chain, plus the guard test heading each chain, bounds
+    the number of nodes one fact can match, whatever sharing the engine manages.
+    """
+    terms, tests = _dnf_size(condition, negated=False)
+    return terms + tests
+
+
+def _dnf_size(condition: Condition, *, negated: bool) -> tuple[int, int]:
+    """(number of DNF terms, total tests across the terms)."""
+    match condition:
+        case Always():
+            return 1, 0
+        case Not(child=child):
+            return _dnf_size(child, negated=not negated)
+        case Leaf(op="one_of", values=values):
+            return (len(values), len(values)) if not negated else (1, len(values))
+        case Leaf():
+            return 1, 1
+        case All(children=children) | AnyOf(children=children):
+            sizes = [_dnf_size(c, negated=negated) for c in children]
+            if isinstance(condition, All) != negated:
+                terms, tests = 1, 0
+                for child_terms, child_tests in sizes:
+                    tests = tests * child_terms + child_tests * terms
+                    terms *= child_terms
+                return terms, tests
+            return sum(t for t, _ in sizes), sum(s for _, s in sizes)
+        case _:
+            not_a_condition(condition)
 
 
 def plan_rulesets(rules: Iterable[Rule], budget: int = MAX_MATCH_PATHS) -> list[list[Rule]]:
@@ -250,6 +254,7 @@ class _FactSchema:
         self._scalar_tables = tuple(table for _, table in scalars)
         self._set_getter = operator.attrgetter(*(name for name, _ in sets))
         self._set_tables = tuple(members for _, members in sets)
+        self._set_domains = tuple(frozenset(attribute_values(name).values()) for name, _ in sets)
 
     def _check_names(self) -> None:
         keys = [_GUARD_KEY, *self.keys.values()]
@@ -271,7 +276,11 @@ class _FactSchema:
                 parts.append(table[value])
         except (KeyError, TypeError) as exc:
             raise EngineError(f"the case holds a value the engine does not know: {exc}") from None
-        for members, present in zip(self._set_tables, self._set_getter(case), strict=True):
+        for members, present, domain in zip(
+            self._set_tables, self._set_getter(case), self._set_domains, strict=True
+        ):
+            if not (isinstance(present, frozenset) and present <= domain):
+                raise EngineError(f"the case holds a value the engine does not know: {present!r}")
             for member, yes, no in members:
                 parts.append(yes if member in present else no)
         parts.append("}")
@@ -488,17 +497,41 @@ def _merge_rulesets(groups: Sequence[Sequence[Rule]], budget: int) -> list[list[
 # --- the durable-rules engine ---
 
 
+def _c_module() -> ModuleType:
+    """durable-rules' C extension, or EngineError saying why it cannot be used here."""
+    try:
+        import durable_rules_engine
+    except ImportError as exc:
+        # Not installed (it is only required below Python 3.13), or installed where its C
+        # extension cannot load (3.13+ removed an API it calls).
+        raise EngineError(
+            f"the durable-rules engine is not available on this Python ({exc}); "
+            "use the Python engine (engine='python', --engine python)"
+        ) from None
+    module: ModuleType = durable_rules_engine
+    return module
+
+
+def available() -> bool:
+    """Does durable-rules' C extension import here?"""
+    try:
+        _c_module()
+    except EngineError:
+        return False
+    return True
+
+
 class DurableEngine(Engine):
     """The durable-rules backend, driven through its C module on rulesets it owns."""
 
+    name = "durable"
     _names = itertools.count()
     _engines = itertools.count()
 
     def __init__(self, rulebook: Rulebook) -> None:
-        import durable_rules_engine
-
+        c_module = _c_module()
         super().__init__(rulebook)
-        self._c = durable_rules_engine
+        self._c = c_module
         self._lock = threading.Lock()
         self._schema = _schema()
         # Rules with the same condition are one durable-rules rule: it fires for all of them
@@ -554,6 +587,9 @@ class DurableEngine(Engine):
         """Per C ruleset, its durable-rules rules: the ids of the rules sharing each one's
         condition. durable-rules' limits count these, not netaid's rules."""
         return tuple(self._layout)
+
+    def stack_need(self, rule_ids: Iterable[str]) -> int:
+        return match_stack_need(self.rulebook.rule(i) for i in rule_ids)
 
     def _build(self) -> None:
         """Create every C ruleset, or none: `_handles` is only ever complete or empty."""
