@@ -36,7 +36,7 @@ __all__ = [
 Audience = Literal["tutor", "student"]
 AUDIENCES: tuple[Audience, ...] = ("tutor", "student")
 #: The formats, for type checkers; `FORMATS` holds their renderers.
-Format = Literal["text", "markdown", "html", "json"]
+Format = Literal["text", "markdown", "html", "json", "fhir"]
 
 
 class Renderer(Protocol):

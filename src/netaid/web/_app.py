@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from netaid import __version__
 from netaid._api import default_engine
-from netaid.engine import Engine
+from netaid.engines import Engine
 from netaid.web import _cds, _discuss, _errors, _tutor
 from netaid.web._auth import load_trust
 from netaid.web._feedback import FeedbackLog

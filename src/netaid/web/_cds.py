@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netaid._api import discuss
-from netaid.engine import Engine
+from netaid.engines import Engine
 from netaid.errors import CaseError, FieldProblem, RequestError
 from netaid.fhir import MappedCase, case_from_bundle
 from netaid.web._auth import Trust
