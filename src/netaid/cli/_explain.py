@@ -11,6 +11,7 @@ from netaid._api import discuss
 from netaid.case import describe_value, field_label
 from netaid.cli._common import EXIT_OK, write_out
 from netaid.cli._discuss import add_case_flags, add_engine_flag, case_from_args, engine_for
+from netaid.cli._fhir import add_fhir_flags
 from netaid.discussion import IfKnown, WhyNot
 
 FORMATS = ("text", "json")
@@ -30,6 +31,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", default="text", choices=FORMATS)
     p.add_argument("--rules", type=Path, help="rulebook folder (default: the shipped rulebook)")
     add_engine_flag(p)
+    add_fhir_flags(p)
     add_case_flags(p)
 
 
