@@ -63,7 +63,13 @@ def test_why_not_of_a_point_that_applies_gives_its_reasons(mini_rulebook: Rulebo
     answer = discussion.why_not("treatment.watchful_waiting")
     assert answer.applies
     assert answer.unmet == ()
-    assert [b.text for b in answer.because] == ["stage: regional or metastatic", "symptomatic: no"]
+    assert [b.text for b in answer.because] == [
+        "stage: regional or metastatic",
+        "symptomatic: no",
+        "grade: not G3",
+        "differentiation: not poorly",
+        "cell type is unknown",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -249,7 +255,7 @@ def test_if_known_is_shown_in_every_format(mini_engine: Any, fmt: str) -> None:
 
 def test_explain_command(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     case = tmp_path / "case.yaml"
-    case.write_text("site: small_bowel\nmetastases: [liver]\n")
+    case.write_text("site: small_bowel\nmetastases: [liver]\ngrade: G1\n")
     point = "treatment.watchful_waiting.spread_no_symptoms"
     assert main(["explain", str(case), point]) == 0
     out = capsys.readouterr().out
