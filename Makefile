@@ -18,7 +18,7 @@ BIN := $(VENV)/bin
 CORPUS ?= ../shared/seeds
 EXAMPLE ?= examples/pancreas-insulinoma-metastatic.yaml
 
-.PHONY: demo test lint check bench soak clean
+.PHONY: demo test lint check bench bench-serve serve soak clean
 
 $(BIN)/netaid: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "netaid needs Python 3.11 or later"; exit 1; }
@@ -43,7 +43,17 @@ test: $(BIN)/netaid
 # Prints every figure of docs/performance.md; the discuss_many part (200,000 cases at 1 and
 # 2 processes) takes a while: BENCH_FLAGS="--many 20000" shortens it.
 bench: $(BIN)/netaid
-	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/bench.py --serve $(BENCH_FLAGS)
+
+# The web app on http://127.0.0.1:8000/: the tutor page, CDS Hooks at /cds-services, the API at
+# /docs (see docs/service.md). SERVE_FLAGS="--port 8080 --max-cards 5" passes flags on.
+serve: $(BIN)/netaid
+	$(BIN)/netaid serve $(SERVE_FLAGS)
+
+# Only the service's figures (CDS Hooks calls over loopback, 1 and 2 workers); `make bench`
+# prints them too (--serve), after the library's.
+bench-serve: $(BIN)/netaid
+	$(BIN)/python benchmarks/bench.py --serve-only $(BENCH_FLAGS)
 
 # The tests marked slow: the 1,000,000-evaluation soak and the gigabyte batch stream.
 soak: $(BIN)/netaid

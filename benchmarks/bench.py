@@ -462,7 +462,18 @@ def main(argv: list[str] | None = None) -> int:
         "--fhir", action="store_true", help="also time FHIR bundles (needs netaid[fhir])"
     )
     parser.add_argument("--fhir-only", action="store_true", help="only the FHIR section")
+    parser.add_argument(
+        "--serve", action="store_true", help="also time the service (needs netaid[serve])"
+    )
+    parser.add_argument("--serve-only", action="store_true", help="only the service section")
     args = parser.parse_args(argv)
+    if args.serve_only:
+        from serve_bench import serve_section
+
+        record("serve", serve_section(say))
+        if args.json:
+            args.json.write_text(json.dumps(FIGURES, indent=2) + "\n", encoding="utf-8")
+        return 0
     if args.fhir_only:
         from fhir_bench import fhir_section
 
@@ -491,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
         from fhir_bench import fhir_section
 
         record("fhir", fhir_section(say))
+    if args.serve:
+        from serve_bench import serve_section
+
+        record("serve", serve_section(say))
     if args.json:
         args.json.write_text(json.dumps(FIGURES, indent=2) + "\n", encoding="utf-8")
         say(f"\nfigures written to {args.json}")

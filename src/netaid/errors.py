@@ -9,7 +9,9 @@
      │    └── EngineLimitError   a ruleset would exceed a hard limit of the C engine
      ├── RenderError      a discussion could not be rendered in the asked format
      ├── UnknownPointError  no rule has the point id asked about (`Discussion.why_not`)
-     └── WriteError       an output file could not be written (names the file)
+     ├── WriteError       an output file could not be written (names the file)
+     └── ServiceError     `netaid serve` cannot start with its settings (a bad trust file)
+          └── RequestError   one HTTP request refused: its status and the fields at fault
 
 `Case(...)` itself is a Pydantic model and raises `pydantic.ValidationError` (a
 `ValueError`); the readers in `netaid.case` turn that into `CaseError` so callers reading
@@ -35,8 +37,10 @@ __all__ = [
     "FieldProblem",
     "NetaidError",
     "RenderError",
+    "RequestError",
     "RuleProblem",
     "RulebookError",
+    "ServiceError",
     "UnknownPointError",
     "WriteError",
 ]
@@ -156,3 +160,23 @@ class CheckError(NetaidError):
 
 class WriteError(NetaidError):
     """An output file could not be written; what was there before is left as it was."""
+
+
+class ServiceError(NetaidError):
+    """`netaid serve` cannot start with its settings, e.g. a trust file that is not valid."""
+
+
+class RequestError(ServiceError):
+    """One HTTP request the service refuses: the status to answer and the fields at fault.
+
+    `problems` name the field (`context.patientId`, `prefetch.conditions`, `site`); `code` is
+    the FHIR OperationOutcome issue type the CDS Hooks endpoints report it as.
+    """
+
+    def __init__(
+        self, status: int, problems: Sequence[FieldProblem], *, code: str = "invalid"
+    ) -> None:
+        self.status = status
+        self.problems = tuple(problems)
+        self.code = code
+        super().__init__("; ".join(str(p) for p in self.problems) or f"HTTP {status}")

@@ -33,6 +33,8 @@ def test_the_wheel_contains_the_rulebook_templates_and_types(wheel: Path) -> Non
     assert any(n.startswith("netaid/examples/") for n in names)
     assert "netaid/fhir/mapping.yaml" in names
     assert "netaid/examples/fhir/ehr-export-small-bowel.json" in names
+    web = {"page.html.j2", "page.css", "api.html.j2"}
+    assert {f"netaid/web/templates/{name}" for name in web} <= names
     assert not any(n.startswith("netaid/rules/") and "seeds" in n for n in names)
 
 

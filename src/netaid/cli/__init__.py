@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from netaid import __version__
-from netaid.cli import _check, _diff, _discuss, _explain, _lint, _review, _schema, _vignettes
+from netaid.cli import (
+    _check,
+    _diff,
+    _discuss,
+    _explain,
+    _lint,
+    _review,
+    _schema,
+    _serve,
+    _vignettes,
+)
 from netaid.cli._common import (
     EXIT_FINDINGS,
     EXIT_INTERNAL,
@@ -42,6 +52,7 @@ COMMANDS: dict[str, ModuleType] = {
     "check": _check,
     "review": _review,
     "diff": _diff,
+    "serve": _serve,
 }
 
 EPILOG = (
