@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -14,7 +14,7 @@ from netaid.case import Case, case_from_mapping
 from netaid.discussion import Discussion
 from netaid.errors import FieldProblem, RequestError
 from netaid.fhir import case_from_bundle
-from netaid.render import render
+from netaid.render import Audience, render
 
 __all__ = ["router"]
 
@@ -39,7 +39,7 @@ def _answer(data: object, audience: str) -> str:
         case = case_from_bundle(data, origin="body").case
     else:
         case = case_from_mapping(data, origin="body")
-    return render(discuss(case), "json", audience=audience)
+    return render(discuss(case), "json", audience=cast("Audience", audience))
 
 
 @router.post(

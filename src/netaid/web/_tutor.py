@@ -7,7 +7,7 @@ import random
 import re
 import zipfile
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import jinja2
@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from netaid._api import discuss
 from netaid.errors import CaseError, FieldProblem, NetaidError, RequestError
-from netaid.render import EXTENSIONS, render
+from netaid.render import EXTENSIONS, Audience, Format, render
 from netaid.vignettes import draw_cases
 from netaid.web._form import case_from_query, constraints_from_query, widgets
 
@@ -90,7 +90,9 @@ def _page(items: list[tuple[str, str]]) -> tuple[int, str]:
         try:
             audience = _audience(items)
             discussion = discuss(case_from_query(items))
-            _, handout = handout_parts(render(discussion, "html", audience=audience))
+            _, handout = handout_parts(
+                render(discussion, "html", audience=cast("Audience", audience))
+            )
         except CaseError as exc:
             errors = list(exc.problems)
         except RequestError as exc:
@@ -125,7 +127,7 @@ async def tutor_page(request: Request) -> HTMLResponse:
 def _download(fmt: str, items: list[tuple[str, str]]) -> Response:
     audience = _audience(items)
     discussion = discuss(case_from_query(items))
-    text = render(discussion, fmt, audience=audience)
+    text = render(discussion, cast("Format", fmt), audience=cast("Audience", audience))
     name = f"netaid-{discussion.case.site.value}-{audience}.{EXTENSIONS[fmt]}"
     return Response(
         text,
@@ -151,7 +153,7 @@ def _zip(count: int, seed: int, fmt: str, audience: str, constraints: dict[str, 
     width = max(2, len(str(count)))
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, case in enumerate(cases, start=1):
-            text = render(discuss(case), fmt, audience=audience)
+            text = render(discuss(case), cast("Format", fmt), audience=cast("Audience", audience))
             archive.writestr(f"vignette-{number:0{width}d}.{EXTENSIONS[fmt]}", text)
     return buffer.getvalue()
 
