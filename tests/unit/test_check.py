@@ -321,7 +321,7 @@ def test_a_value_invalid_on_its_own_stops_the_check(
     monkeypatch: pytest.MonkeyPatch, mini_rulebook: Rulebook
 ) -> None:
     # Blocks cannot represent such a value: the check must say so rather than mis-count.
-    import netaid.check._space as check_module
+    import netaid.check as check_module
 
     def stricter(values: Mapping[str, Any]) -> list[Incompatibility]:
         found = list(incompatibilities(values))
