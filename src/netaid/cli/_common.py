@@ -161,3 +161,11 @@ def write_out_or_file(text: str, path: Path | None) -> None:
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise UsageError(f"--out: cannot write {str(path)!r}: {exc.strerror}") from None
+
+
+def whole_number(text: str, what: str = "a whole number") -> int:
+    """A flag's value read as an integer; each flag checks its own bounds after this."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None

@@ -24,6 +24,7 @@ from netaid.cli._common import (
     UsageError,
     say,
     stderr,
+    whole_number,
     write_out,
 )
 from netaid.cli._fhir import add_fhir_flags, load_case_or_bundle
@@ -220,10 +221,7 @@ def register(subparsers: Any) -> None:
 
 
 def _row_count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    count = whole_number(text)
     if count < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {count}")
     return count

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from netaid.cli._common import EXIT_OK, UsageError
+from netaid.cli._common import EXIT_OK, UsageError, whole_number
 
 #: Hosts that only this machine can reach.
 _LOCAL_NAMES = {"localhost", "ip6-localhost"}
@@ -53,20 +53,14 @@ def _listening(host: str, port: int) -> Iterator[socket.socket]:
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    value = whole_number(text, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {value}")
     return value
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value

@@ -8,7 +8,7 @@ from typing import Any
 
 from netaid._api import discuss
 from netaid.case import case_from_text
-from netaid.cli._common import EXIT_OK, say, write_out
+from netaid.cli._common import EXIT_OK, say, whole_number, write_out
 from netaid.cli._discuss import (
     add_case_flags,
     add_output_flags,
@@ -22,10 +22,7 @@ from netaid.vignettes import MAX_VIGNETTES, draw_cases
 
 
 def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    count = whole_number(text)
     if not 1 <= count <= MAX_VIGNETTES:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_VIGNETTES}, got {count}")
     return count
